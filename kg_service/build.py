@@ -1,0 +1,128 @@
+"""Build the dataset from the seeds: register, ontology, every article's mapping compiled to its graph.
+
+The dataset has one named graph per article (what that article says), a metadata graph (the
+articles themselves), the entity graph (the register), the corrections graph (what published
+sources say where an article is wrong) and the ontology graph. Event keys are collected from all
+mappings first, so an article may refer to an event another article defines.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import RDF, RDFS, Dataset, Graph, URIRef
+
+from .compiler import Catalogue, CompiledArticle, compile_article, event_iri
+from .mapping import Mapping, load_mapping, read_text_file
+from .register import Register, load_register, register_graph
+from .report import Finding, Report
+from .settings import Settings
+from .vocab import CORRECTION_GRAPH, DKG, ENTITY_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, ORG, article_graph
+
+
+@dataclass
+class Build:
+    """The built dataset and everything needed to validate it and trace it back to the mappings."""
+
+    dataset: Dataset
+    register: Register
+    ontology: Graph
+    mappings: list[Mapping] = field(default_factory=list)
+    articles: list[CompiledArticle] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def report(self) -> Report:
+        return Report(list(self.findings))
+
+
+def mapping_paths(seeds_dir: Path) -> list[Path]:
+    return sorted(seeds_dir.glob("*.yaml"))
+
+
+def load_ontology(ontology_dir: Path) -> Graph:
+    graph = Graph()
+    graph.parse(ontology_dir / "dkg.ttl", format="turtle")
+    return graph
+
+
+def catalogue_for(register: Register, mappings: list[Mapping], known: Dataset | None = None) -> Catalogue:
+    """All keys the mappings can use: register entities, every event any mapping defines, and
+    the events already in `known` (the served graph, when a new article is validated)."""
+    events: dict[str, URIRef] = {}
+    if known is not None:
+        prefix = str(event_iri("x"))[:-1]
+        for node in known.subjects(RDF.type, None):
+            if isinstance(node, URIRef) and str(node).startswith(prefix):
+                events[str(node)[len(prefix):]] = node
+    for mapping in mappings:
+        for entry in mapping.events:
+            events[entry.values["id"]] = event_iri(entry.values["id"])
+    return Catalogue(register, events)
+
+
+def build_dataset(settings: Settings) -> Build:
+    """Compile every mapping in the seeds folder into a fresh dataset.
+
+    Raises the InputError or MappingErrors of the first unreadable mapping or register: a build
+    from broken files would silently lose an article. Content problems become findings instead.
+    """
+    register = load_register(settings.ontology_dir / "entities.yaml")
+    ontology = load_ontology(settings.ontology_dir)
+    dataset = Dataset(default_union=True)
+    for prefix, namespace in ontology.namespaces():
+        dataset.bind(prefix, namespace, override=False)
+    dataset.bind("dkg", DKG._NS)
+    dataset.bind("org", ORG)
+    build = Build(dataset, register, ontology)
+    dataset.graph(ONTOLOGY_GRAPH).__iadd__(ontology)
+    register_graph(register, dataset.graph(ENTITY_GRAPH))
+    build.mappings = [load_mapping(path) for path in mapping_paths(settings.seeds_dir)]
+    catalogue = catalogue_for(register, build.mappings)
+    for mapping in build.mappings:
+        add_article(build, mapping, read_text_file(mapping.text_path), catalogue)
+    build.findings.extend(_cross_article_findings(build))
+    return build
+
+
+def add_article(build: Build, mapping: Mapping, text: str, catalogue: Catalogue) -> CompiledArticle:
+    """Compile one article into the build's dataset (its own graph, metadata, corrections)."""
+    compiled = compile_article(mapping, text, catalogue)
+    graph = build.dataset.graph(article_graph(compiled.article_id))
+    graph += compiled.graph
+    build.dataset.graph(META_GRAPH).__iadd__(compiled.meta)
+    build.dataset.graph(CORRECTION_GRAPH).__iadd__(compiled.corrections)
+    build.articles.append(compiled)
+    build.findings.extend(compiled.findings)
+    return compiled
+
+
+def _cross_article_findings(build: Build) -> list[Finding]:
+    """One event key must name one kind of event in every article that reports it."""
+    findings, classes = [], {}
+    for mapping in build.mappings:
+        for entry in mapping.events:
+            key, cls = entry.values["id"], entry.values["class"]
+            first = classes.setdefault(key, (cls, mapping.path))
+            if first[0] != cls:
+                findings.append(Finding("Violation", f"events.{key}.class: {cls} here but {first[0]} in {first[1]}: "
+                                        "one event key is one event", str(event_iri(key)), str(RDF.type), None,
+                                        str(mapping.path), entry.line_of("class")))
+    return findings
+
+
+def class_counts(dataset: Dataset) -> dict[str, int]:
+    """How many distinct resources of each ontology class the dataset holds (union of all graphs)."""
+    counted: Counter[str] = Counter()
+    seen = set()
+    for node, cls in dataset.subject_objects(RDF.type):
+        if isinstance(cls, URIRef) and str(cls).startswith(str(DKG._NS)) and (node, cls) not in seen:
+            seen.add((node, cls))
+            counted[str(cls)[len(str(DKG._NS)):]] += 1
+    return dict(sorted(counted.items()))
+
+
+def graph_labels(dataset: Dataset) -> dict[URIRef, str]:
+    return {g.identifier: str(dataset.value(g.identifier, RDFS.label) or g.identifier) for g in dataset.graphs()}

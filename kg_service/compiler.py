@@ -1,0 +1,320 @@
+"""Compile one checked mapping and its verbatim text into RDF: the article's named graph and metadata.
+
+The compiler mints stable IRIs from the mapping's keys, resolves entity and event keys through a
+`Catalogue` (the register plus the events already known), locates every evidence quote in the text
+by code point, and records problems as `Finding`s with the mapping line instead of stopping, so the
+validator can report everything at once. It never guesses: an unknown key or a quote that is not in
+the text produces no triple, only a finding.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass, field
+
+from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, PROV, SKOS
+
+from .dates import date_literal
+from .mapping import (
+    COUNT,
+    DATE,
+    DECIMAL,
+    DURATION,
+    KEY,
+    KEYS,
+    STATEMENT_FIELDS,
+    TEXT,
+    TEXTS,
+    Entry,
+    Mapping,
+    Quote,
+    event_fields,
+    is_date_text,
+)
+from .quotes import closest_passage, count, locate
+from .register import Register
+from .report import Finding
+from .vocab import CLAIM_RELATIONS, DKG, LEVELS, MODES, OA, STATUSES, article_graph, article_iri, mint
+
+# mapping field -> predicate; the field's type (mapping.py) decides how its value becomes RDF.
+PREDICATES: dict[str, URIRef] = {
+    "label": RDFS.label, "status": DKG.status, "date": DKG.date, "end_date": DKG.endDate,
+    "earliest_date": DKG.earliestDate, "latest_date": DKG.latestDate, "date_phrase": DKG.datePhrase,
+    "place": DKG.place, "participants": DKG.participant, "parties": DKG.party, "topics": DKG.topic,
+    "outcome": DKG.outcome, "note": SKOS.editorialNote, "level": DKG.level, "mode": DKG.mode,
+    "sidelines_of": DKG.sidelinesOf, "duration": DKG.duration, "court": DKG.court, "plaintiffs": DKG.plaintiff,
+    "plaintiff_description": DKG.plaintiffDescription, "plaintiff_count": DKG.plaintiffCount,
+    "defendants": DKG.defendant, "ruled_that": DKG.ruledThat, "award_per_plaintiff": DKG.awardPerPlaintiff,
+    "award_currency": DKG.awardCurrency, "imposed_by": DKG.imposedBy, "targets": DKG.targets,
+    "products": DKG.product, "announced_date": DKG.announcedDate, "effective_date": DKG.effectiveDate,
+    "terms": DKG.term, "speaker": DKG.speaker, "occasion": DKG.occasion, "about": DKG.about,
+    "content": DKG.content, "claim": DKG.claimPredicate, "publisher": DKG.publisher,
+    "published": DKG.publicationDate, "evidence": DKG.evidence,
+}
+_CHOICES = {"status": STATUSES, "level": LEVELS, "mode": MODES}
+_PLAIN = {"award_currency"}
+
+
+@dataclass
+class Catalogue:
+    """Everything a key in a mapping can name: register entities and events of any article."""
+
+    register: Register
+    events: dict[str, URIRef] = field(default_factory=dict)
+
+    def resolve(self, key: str) -> URIRef | None:
+        return self.register.iri(key) or self.events.get(key)
+
+    def suggest(self, key: str) -> list[str]:
+        """The closest known keys and names, for "did you mean" in a finding."""
+        names = self.register.names() | {k: k for k in self.events}
+        close = difflib.get_close_matches(key.replace("-", " ").lower(), list(names), n=3, cutoff=0.5)
+        close += difflib.get_close_matches(key, list(names), n=3, cutoff=0.6)
+        seen: dict[str, None] = {}
+        for name in close:
+            seen.setdefault(names[name], None)
+        return list(seen)[:3]
+
+
+@dataclass
+class CompiledArticle:
+    """The RDF of one article plus what went wrong and where each node came from."""
+
+    article_id: str
+    graph_iri: URIRef
+    graph: Graph
+    meta: Graph
+    corrections: Graph
+    findings: list[Finding]
+    lines: dict[URIRef, tuple[int, dict[str, int]]]  # node -> (line, field -> line), to map SHACL back
+
+    def line_for(self, focus: str, path: str | None) -> int | None:
+        """The mapping line of a node, or of its field whose predicate is `path`."""
+        node = self.lines.get(URIRef(focus))
+        if node is None:
+            return None
+        line, fields = node
+        for name, predicate in PREDICATES.items():
+            if path and str(predicate) == path and name in fields:
+                return fields[name]
+        return line
+
+
+def event_iri(key: str) -> URIRef:
+    return mint("event", key)
+
+
+def statement_iri(article_id: str, key: str) -> URIRef:
+    return mint("statement", article_id, key)
+
+
+def compile_article(mapping: Mapping, text: str, catalogue: Catalogue) -> CompiledArticle:
+    """Turn a checked mapping and its article text into triples and findings (never raises on content)."""
+    aid = mapping.article_id
+    out = CompiledArticle(aid, article_graph(aid), Graph(), Graph(), Graph(), [], {})
+    compiler = _Compiler(mapping, text, catalogue, out)
+    compiler.article()
+    compiler.mentions()
+    for entry in mapping.events:
+        compiler.event(entry)
+    for entry in mapping.statements:
+        compiler.statement(entry)
+    for entry in mapping.corrections:
+        compiler.correction(entry)
+    return out
+
+
+class _Compiler:
+    def __init__(self, mapping: Mapping, text: str, catalogue: Catalogue, out: CompiledArticle):
+        self.mapping, self.text, self.catalogue, self.out = mapping, text, catalogue, out
+        self.article_iri = article_iri(out.article_id)
+        self.local = {e.values["id"]: statement_iri(out.article_id, e.values["id"]) for e in mapping.statements}
+        self.local |= {e.values["id"]: event_iri(e.values["id"]) for e in mapping.events}
+
+    def finding(self, severity: str, line: int, message: str, focus: URIRef | None = None,
+                path: URIRef | None = None) -> None:
+        self.out.findings.append(Finding(severity, message, str(focus) if focus else None,
+                                         str(path) if path else None, None, str(self.mapping.path), line))
+
+    def ref(self, key: str, line: int, where: str, focus: URIRef) -> URIRef | None:
+        iri = self.local.get(key) or self.catalogue.resolve(key)
+        if iri is None:
+            hint = self.catalogue.suggest(key)
+            self.finding("Violation", line, f"{where}: unknown key {key!r}"
+                         + (f"; did you mean {', '.join(hint)}?" if hint else "; add it to the entity register"),
+                         focus, PREDICATES.get(where.rsplit(".", 1)[-1]))
+        return iri
+
+    def article(self) -> None:
+        values, meta, art = self.mapping.article.values, self.out.meta, self.article_iri
+        self.out.lines[art] = (self.mapping.article.line, self.mapping.article.lines)
+        digest = hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        if values["sha256"] != digest:
+            self.finding("Violation", self.mapping.article.line_of("sha256"),
+                         f"article.sha256: the text's checksum is {digest}: the text is not the one mapped", art,
+                         DKG.sha256)
+        meta.add((art, RDF.type, DKG.Article))
+        meta.add((art, DCTERMS.title, Literal(values["title"], lang="en")))
+        meta.add((art, RDFS.label, Literal(values["title"], lang="en")))
+        meta.add((art, DKG.sha256, Literal(digest)))
+        meta.add((art, DKG.textLength, Literal(len(self.text), datatype=XSD.nonNegativeInteger)))
+        meta.add((art, DKG.sourceFile, Literal(values["text"])))
+        meta.add((self.out.graph_iri, PROV.wasDerivedFrom, art))
+        meta.add((self.out.graph_iri, RDFS.label, Literal(f"What the article {self.out.article_id} says", lang="en")))
+        if "publisher" in values and (pub := self.ref(values["publisher"], self.mapping.article.line_of("publisher"),
+                                                      "article.publisher", art)):
+            meta.add((art, DKG.publisher, pub))
+        if "published" in values:
+            meta.add((art, DKG.publicationDate, date_literal(values["published"])))
+        for name, prop in (("dateline", DKG.dateline), ("date_note", DKG.dateNote)):
+            if name in values:
+                meta.add((art, prop, Literal(values[name], lang="en")))
+        if "dateline" in values and values["dateline"] not in self.text:
+            self.finding("Violation", self.mapping.article.line_of("dateline"),
+                         "article.dateline: does not occur in the text", art, DKG.dateline)
+        if "language" in values:
+            meta.add((art, DCTERMS.language, Literal(values["language"])))
+        if "machine_translated" in values:
+            meta.add((art, DKG.machineTranslated, Literal(values["machine_translated"])))
+
+    def mentions(self) -> None:
+        for key, spellings in self.mapping.mentions.items():
+            line = self.mapping.mention_lines[key]
+            iri = self.ref(key, line, f"mentions.{key}", self.article_iri)
+            entry = self.catalogue.register.entries.get(key)
+            for spelling in spellings:
+                if spelling not in self.text:
+                    self.finding("Violation", line, f"mentions.{key}: {spelling!r} does not occur in the text")
+                    continue
+                if entry and spelling not in (entry.name, *entry.aliases):
+                    self.finding("Warning", line, f"mentions.{key}: {spelling!r} is not among the register's names "
+                                 f"for {key}: add it to its aliases")
+                if iri is not None:
+                    self.out.graph.add((iri, SKOS.altLabel if entry is None or spelling != entry.name
+                                        else SKOS.prefLabel, Literal(spelling, lang="en")))
+
+    def event(self, entry: Entry) -> None:
+        iri = event_iri(entry.values["id"])
+        cls = entry.values["class"]
+        self.out.graph.add((iri, RDF.type, getattr(DKG, cls)))
+        self.fields(iri, entry, f"events.{entry.values['id']}")
+
+    def statement(self, entry: Entry) -> None:
+        iri = self.local[entry.values["id"]]
+        self.out.graph.add((iri, RDF.type, DKG.Statement))
+        self.fields(iri, entry, f"statements.{entry.values['id']}")
+        claim = entry.values.get("claim")
+        if claim:
+            for prop, key in ((DKG.claimSubject, claim.subject), (DKG.claimObject, claim.object)):
+                target = self.ref(key, claim.line, f"statements.{entry.values['id']}.claim", iri)
+                if target is not None:
+                    self.out.graph.add((iri, prop, target))
+            self.out.graph.add((iri, DKG.claimPredicate, CLAIM_RELATIONS[claim.relation]))
+
+    def fields(self, iri: URIRef, entry: Entry, where: str) -> None:
+        specs = STATEMENT_FIELDS if entry.kind == "statement" else event_fields(entry.values["class"])
+        self.out.lines[iri] = (entry.line, entry.lines)
+        graph = self.out.graph
+        for name, value in entry.values.items():
+            spec, prop, line = specs[name], PREDICATES.get(name), entry.line_of(name)
+            if prop is None or name in ("evidence", "claim"):
+                continue
+            if name in _CHOICES:
+                graph.add((iri, prop, _CHOICES[name][value]))
+            elif spec.type in (KEY, KEYS):
+                for key in (value,) if spec.type == KEY else value:
+                    if (target := self.ref(key, line, f"{where}.{name}", iri)) is not None:
+                        graph.add((iri, prop, target))
+            elif spec.type == DATE:
+                graph.add((iri, prop, date_literal(value)))
+            elif spec.type in (TEXT, TEXTS):
+                for text in (value,) if spec.type == TEXT else value:
+                    graph.add((iri, prop, Literal(text) if name in _PLAIN else Literal(text, lang="en")))
+            elif spec.type == DURATION:
+                graph.add((iri, prop, Literal(value, datatype=XSD.duration)))
+            elif spec.type == COUNT:
+                graph.add((iri, prop, Literal(value, datatype=XSD.nonNegativeInteger)))
+            elif spec.type == DECIMAL:
+                graph.add((iri, prop, Literal(str(value), datatype=XSD.decimal)))
+        if "date_phrase" in entry.values and entry.values["date_phrase"] not in self.text:
+            self.finding("Violation", entry.line_of("date_phrase"),
+                         f"{where}.date_phrase: {entry.values['date_phrase']!r} does not occur in the text",
+                         iri, DKG.datePhrase)
+        for quote in entry.values.get("evidence", ()):
+            self.evidence(iri, quote, where, set(specs))
+
+    def evidence(self, fact: URIRef, quote: Quote, where: str, fields: set[str]) -> None:
+        found = locate(self.text, quote.text, quote.occurrence)
+        if found is None:
+            times = count(self.text, quote.text)
+            message = (f"{where}.evidence: the quote occurs {times} time(s), not {quote.occurrence}" if times else
+                       f"{where}.evidence: quote not found in the text; closest passage: "
+                       f"{closest_passage(self.text, quote.text)!r}")
+            self.finding("Violation", quote.line, message, fact, DKG.evidence)
+            return
+        if quote.occurrence == 1 and count(self.text, quote.text) > 1:
+            self.finding("Warning", quote.line, f"{where}.evidence: the quote occurs {count(self.text, quote.text)} "
+                         "times; the first is used: add occurrence: N to pick another", fact, DKG.evidence)
+        ev = mint("evidence", self.out.article_id, f"{found.start}-{found.end}")
+        target, quote_sel, pos_sel = URIRef(ev + "#target"), URIRef(ev + "#quote"), URIRef(ev + "#position")
+        graph = self.out.graph
+        graph.add((fact, DKG.evidence, ev))
+        graph.add((ev, RDF.type, DKG.Evidence))
+        graph.add((ev, RDF.type, OA.Annotation))
+        graph.add((ev, OA.motivatedBy, OA.describing))
+        graph.add((ev, OA.hasBody, fact))
+        graph.add((ev, OA.hasTarget, target))
+        graph.add((target, RDF.type, OA.SpecificResource))
+        graph.add((target, OA.hasSource, self.article_iri))
+        graph.add((target, OA.hasSelector, quote_sel))
+        graph.add((target, OA.hasSelector, pos_sel))
+        graph.add((quote_sel, RDF.type, OA.TextQuoteSelector))
+        graph.add((quote_sel, OA.exact, Literal(quote.text)))
+        graph.add((quote_sel, OA.prefix, Literal(found.prefix)))
+        graph.add((quote_sel, OA.suffix, Literal(found.suffix)))
+        graph.add((pos_sel, RDF.type, OA.TextPositionSelector))
+        graph.add((pos_sel, OA.start, Literal(found.start, datatype=XSD.nonNegativeInteger)))
+        graph.add((pos_sel, OA.end, Literal(found.end, datatype=XSD.nonNegativeInteger)))
+        for name in quote.supports:
+            if name not in fields or name not in PREDICATES:
+                self.finding("Violation", quote.line, f"{where}.evidence.supports: {name!r} is not a field here")
+                continue
+            graph.add((ev, DKG.supports, PREDICATES[name]))
+
+    def correction(self, entry: Entry) -> None:
+        values = entry.values
+        iri = mint("correction", self.out.article_id, values["subject"], _slug(values["field"]))
+        self.out.lines[iri] = (entry.line, entry.lines)
+        graph = self.out.corrections
+        graph.add((iri, RDF.type, DKG.Correction))
+        graph.add((iri, DKG.correctsArticle, self.article_iri))
+        subject = self.ref(values["subject"], entry.line_of("subject"), "corrections.subject", iri)
+        if subject is not None:
+            graph.add((iri, DKG.correctionSubject, subject))
+        if values["field"] in PREDICATES:
+            graph.add((iri, DKG.correctedProperty, PREDICATES[values["field"]]))
+        for name, prop in (("stated", DKG.statedValue), ("correct", DKG.correctValue)):
+            if name in values:
+                graph.add((iri, prop, _value_literal(values[name])))
+        graph.add((iri, DCTERMS.source, URIRef(values["source"])))
+        label = f"Correction of {values['field']} of {values['subject']} in article {self.out.article_id}"
+        graph.add((iri, RDFS.label, Literal(label, lang="en")))
+        if "note" in values:
+            graph.add((iri, RDFS.comment, Literal(values["note"], lang="en")))
+
+
+def _slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split()) or "value"
+
+
+def _value_literal(text: str) -> Literal:
+    """A stated or correct value: typed as a date when it is one, plain text otherwise.
+
+    >>> _value_literal("2017-09-22").datatype == XSD.date, _value_literal("Nippon Steel").datatype
+    (True, None)
+    """
+    if is_date_text(text):
+        return date_literal(text)
+    return Literal(text, lang="en")

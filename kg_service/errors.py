@@ -1,0 +1,113 @@
+"""The one hierarchy of errors of kg-service.
+
+Every error the user can cause carries its message, where it happened (file, line, field), the HTTP
+status the web layer answers with and the exit code the CLI ends with. Views and commands raise
+these; one handler in each face renders them. Anything that is not a `KgError` is our fault: the
+web layer answers 500 with a generic message and logs the traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in the user's input an error is: file, 1-based line and column, mapping field."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        """Render as ``file:line:column: field`` with the parts that are known.
+
+        >>> str(Location("seeds/a.yaml", 12, None, "events[0].date"))
+        'seeds/a.yaml:12: events[0].date'
+        >>> str(Location(field="query"))
+        'query'
+        """
+        place = ":".join(str(p) for p in (self.file, self.line, self.column) if p is not None)
+        return ": ".join(p for p in (place, self.field) if p)
+
+    def as_dict(self) -> dict[str, str | int]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+class KgError(Exception):
+    """Base of the errors a user can cause; the message is safe to show them."""
+
+    http_status = 400
+    exit_code = 2
+    kind = "error"
+
+    def __init__(self, message: str, location: Location | None = None):
+        super().__init__(message)
+        self.message = message
+        self.location = location or Location()
+
+    def __str__(self) -> str:
+        where = str(self.location)
+        return f"{where}: {self.message}" if where else self.message
+
+    def as_dict(self) -> dict[str, object]:
+        body: dict[str, object] = {"error": self.kind, "message": self.message, "status": self.http_status}
+        if self.location.as_dict():
+            body["location"] = self.location.as_dict()
+        return body
+
+
+class UsageError(KgError):
+    """The command line or request is malformed (bad option, missing parameter)."""
+
+    kind = "bad-request"
+
+
+class InputError(KgError):
+    """An input file or body cannot be read or parsed (encoding, YAML, Turtle syntax)."""
+
+    kind = "unreadable-input"
+
+
+class MappingError(InputError):
+    """A mapping file is readable but does not follow the mapping schema."""
+
+    kind = "mapping-error"
+
+
+class MappingErrors(MappingError):
+    """Several schema errors in one mapping, reported together so the author fixes them in one pass."""
+
+    def __init__(self, errors: list[MappingError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors), errors[0].location if errors else None)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def as_dict(self) -> dict[str, object]:
+        body = super().as_dict()
+        body["errors"] = [e.as_dict() for e in self.errors]
+        return body
+
+
+class NotFound(KgError):
+    """The named resource (graph, query, article, entity) does not exist."""
+
+    http_status = 404
+    kind = "not-found"
+
+
+class QueryError(KgError):
+    """A SPARQL query is malformed or asks for something the endpoint refuses."""
+
+    kind = "bad-query"
+
+
+class ValidationFailed(KgError):
+    """Validation found violations: the input is readable but not fit to join the graph."""
+
+    http_status = 422
+    exit_code = 1
+    kind = "validation-failed"

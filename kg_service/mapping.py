@@ -1,0 +1,432 @@
+"""Read and check one mapping file: the hand-written, declarative account of what an article reports.
+
+A mapping is YAML (read with ruamel.yaml, which keeps the line of every node) with four sections:
+``article`` (metadata), ``mentions`` (every spelling under which a register entity appears),
+``events``, ``statements`` and ``corrections``. This module checks the *form* of the file only:
+known fields, required fields, value types, keys that can be IRIs. Whether referenced entities
+exist, quotes occur in the text or dates make sense is for the compiler and the validator, which
+report against the line numbers kept here. Every error reads ``file:line: field: message``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from .errors import InputError, Location, MappingError, MappingErrors
+from .vocab import CLAIM_RELATIONS, LEVELS, MODES, STATUSES, is_key
+
+# Field types. Each names how a value is read and checked; the compiler turns each into RDF.
+KEY, KEYS, TEXT, TEXTS, DATE, DURATION, COUNT, DECIMAL, BOOL, QUOTES, CHOICE = (
+    "key", "keys", "text", "texts", "date", "duration", "count", "decimal", "bool", "quotes", "choice")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the mapping schema: its type, whether it is required, the allowed choices."""
+
+    type: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+
+COMMON_EVENT_FIELDS = {
+    "id": FieldSpec(KEY, True, help="readable key of the event; the same key in two articles is one event"),
+    "class": FieldSpec(CHOICE, True, ("Meeting", "Ruling", "TradeMeasure", "Agreement", "Visit", "Ceremony")),
+    "label": FieldSpec(TEXT, True, help="a short name for the event, in English"),
+    "status": FieldSpec(CHOICE, True, tuple(STATUSES)),
+    "date": FieldSpec(DATE, help="YYYY-MM-DD, YYYY-MM or YYYY: the real precision"),
+    "end_date": FieldSpec(DATE), "earliest_date": FieldSpec(DATE), "latest_date": FieldSpec(DATE),
+    "date_phrase": FieldSpec(TEXT, help="the article's own words for the date; must occur in the text"),
+    "place": FieldSpec(KEY), "participants": FieldSpec(KEYS), "parties": FieldSpec(KEYS),
+    "topics": FieldSpec(KEYS), "outcome": FieldSpec(TEXT), "note": FieldSpec(TEXT),
+    "evidence": FieldSpec(QUOTES, True, help="exact quotes from the article text"),
+}
+EVENT_FIELDS: dict[str, dict[str, FieldSpec]] = {
+    "Meeting": {"level": FieldSpec(CHOICE, choices=tuple(LEVELS)), "mode": FieldSpec(CHOICE, choices=tuple(MODES)),
+                "sidelines_of": FieldSpec(KEY), "duration": FieldSpec(DURATION)},
+    "Ruling": {"court": FieldSpec(KEY), "plaintiffs": FieldSpec(KEYS), "plaintiff_description": FieldSpec(TEXT),
+               "plaintiff_count": FieldSpec(COUNT), "defendants": FieldSpec(KEYS), "ruled_that": FieldSpec(TEXT),
+               "award_per_plaintiff": FieldSpec(DECIMAL), "award_currency": FieldSpec(TEXT)},
+    "TradeMeasure": {"imposed_by": FieldSpec(KEY), "targets": FieldSpec(KEYS), "products": FieldSpec(TEXTS),
+                     "announced_date": FieldSpec(DATE), "effective_date": FieldSpec(DATE)},
+    "Agreement": {"terms": FieldSpec(TEXTS)},
+    "Visit": {}, "Ceremony": {},
+}
+STATEMENT_FIELDS = {
+    "id": FieldSpec(KEY, True), "speaker": FieldSpec(KEY), "date": FieldSpec(DATE),
+    "date_phrase": FieldSpec(TEXT), "occasion": FieldSpec(KEY), "about": FieldSpec(KEYS),
+    "topics": FieldSpec(KEYS), "content": FieldSpec(TEXT, True, help="what was said, paraphrased"),
+    "claim": FieldSpec("claim", help="a relation the speaker asserts: {subject, relation, object}"),
+    "evidence": FieldSpec(QUOTES, True),
+}
+CORRECTION_FIELDS = {
+    "subject": FieldSpec(KEY, True, help="event, statement or entity key the correction is about"),
+    "field": FieldSpec(TEXT, True, help="mapping field corrected, e.g. date; or 'identity'"),
+    "stated": FieldSpec(TEXT, help="what the article says (omit when it says nothing)"),
+    "correct": FieldSpec(TEXT, True, help="what published sources say"),
+    "source": FieldSpec(TEXT, True, help="URL of the source"), "note": FieldSpec(TEXT),
+}
+ARTICLE_FIELDS = {
+    "text": FieldSpec(TEXT, True, help="file name of the verbatim text, beside the mapping"),
+    "sha256": FieldSpec(TEXT, True), "title": FieldSpec(TEXT, True), "publisher": FieldSpec(KEY),
+    "published": FieldSpec(DATE), "dateline": FieldSpec(TEXT), "date_note": FieldSpec(TEXT),
+    "language": FieldSpec(TEXT), "machine_translated": FieldSpec(BOOL),
+}
+SECTIONS = {"article", "mentions", "events", "statements", "corrections"}
+_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Quote:
+    """An evidence quote as written in the mapping; `occurrence` picks one of repeated passages."""
+
+    text: str
+    line: int
+    occurrence: int = 1
+    supports: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Claim:
+    subject: str
+    relation: str
+    object: str
+    line: int
+
+
+@dataclass
+class Entry:
+    """One event, statement or correction: checked values plus the line of each field."""
+
+    kind: str
+    line: int
+    values: dict[str, Any]
+    lines: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.values.get("id") or self.values.get("subject", "")
+
+    def line_of(self, name: str) -> int:
+        return self.lines.get(name, self.line)
+
+
+@dataclass
+class Mapping:
+    """A whole mapping file, checked for form; `path` is where it was read from."""
+
+    path: Path
+    article: Entry
+    mentions: dict[str, tuple[str, ...]]
+    mention_lines: dict[str, int]
+    events: list[Entry]
+    statements: list[Entry]
+    corrections: list[Entry]
+
+    @property
+    def article_id(self) -> str:
+        return Path(self.article.values["text"]).stem
+
+    @property
+    def text_path(self) -> Path:
+        return self.path.parent / self.article.values["text"]
+
+    def location(self, line: int, field_name: str) -> Location:
+        return Location(str(self.path), line, None, field_name)
+
+
+class SchemaReader:
+    """Collects schema errors instead of stopping at the first, so one run shows all of them."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.errors: list[MappingError] = []
+
+    def error(self, line: int, where: str, message: str) -> None:
+        self.errors.append(MappingError(message, Location(str(self.path), line, None, where)))
+
+    def entry(self, node: Any, kind: str, where: str, specs: dict[str, FieldSpec], line: int,
+              nested: tuple[str, ...] = ()) -> Entry | None:
+        """Check one mapping of fields against `specs`; fields named in `nested` are the caller's."""
+        if not isinstance(node, CommentedMap):
+            self.error(line, where, f"expected a mapping of fields, got {describe(node)}")
+            return None
+        entry = Entry(kind, node.lc.line + 1, {})
+        for name, value in node.items():
+            fline = node.lc.key(name)[0] + 1
+            entry.lines[str(name)] = fline
+            if name in nested:
+                continue
+            spec = specs.get(str(name))
+            if spec is None:
+                self.error(fline, f"{where}.{name}", f"unknown field; known fields: {', '.join(sorted(specs))}")
+                continue
+            checked = self.value(value, spec, f"{where}.{name}", fline)
+            if checked is not None:
+                entry.values[str(name)] = checked
+        for name, spec in specs.items():
+            if spec.required and name not in node:
+                self.error(entry.line, f"{where}.{name}", "required field is missing")
+        return entry
+
+    def value(self, value: Any, spec: FieldSpec, where: str, line: int) -> Any:
+        kind = spec.type
+        if kind in (KEY, TEXT, CHOICE, DATE, DURATION) and isinstance(value, (CommentedMap, CommentedSeq)):
+            self.error(line, where, f"expected a single value, got {describe(value)}")
+            return None
+        if kind == KEY:
+            return self.key(value, where, line)
+        if kind == KEYS:
+            items = self.sequence(value, where, line)
+            keys = [self.key(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(items)]
+            return tuple(k for k in keys if k is not None)
+        if kind == TEXT:
+            return self.text(value, where, line)
+        if kind == TEXTS:
+            items = self.sequence(value, where, line)
+            texts = [self.text(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(items)]
+            return tuple(t for t in texts if t is not None)
+        if kind == CHOICE:
+            if str(value) not in spec.choices:
+                self.error(line, where, f"{value!r} is not one of: {', '.join(spec.choices)}")
+                return None
+            return str(value)
+        if kind == DATE:
+            text = value.isoformat() if isinstance(value, dt.date) else str(value)
+            if not is_date_text(text):
+                self.error(line, where, f"{text!r} is not a date: write YYYY-MM-DD, YYYY-MM or YYYY")
+                return None
+            return text
+        if kind == DURATION:
+            if not isinstance(value, str) or not _DURATION.match(value):
+                self.error(line, where, f"{value!r} is not an ISO 8601 duration such as PT50M")
+                return None
+            return value
+        if kind in (COUNT, DECIMAL):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
+                    kind == COUNT and not isinstance(value, int)):
+                self.error(line, where, f"{value!r} is not a {'whole ' if kind == COUNT else ''}number >= 0")
+                return None
+            return value
+        if kind == BOOL:
+            if not isinstance(value, bool):
+                self.error(line, where, f"{value!r} is not true or false")
+                return None
+            return value
+        if kind == QUOTES:
+            return self.quotes(value, where, line)
+        if kind == "claim":
+            return self.claim(value, where, line)
+        raise AssertionError(f"unknown field type {kind}")  # a bug in the schema table, not user input
+
+    def key(self, value: Any, where: str, line: int) -> str | None:
+        if not isinstance(value, str) or not is_key(value):
+            self.error(line, where, f"{value!r} is not a key: use lowercase letters, digits, - and _")
+            return None
+        return value
+
+    def text(self, value: Any, where: str, line: int) -> str | None:
+        if isinstance(value, dt.date):  # an unquoted date where text is expected: keep as written
+            return value.isoformat()
+        if isinstance(value, int) and not isinstance(value, bool):  # an unquoted year
+            return str(value)
+        if not isinstance(value, str) or not value.strip():
+            self.error(line, where, f"expected non-empty text, got {describe(value)}")
+            return None
+        return str(value)
+
+    def sequence(self, value: Any, where: str, line: int) -> list[tuple[Any, int]]:
+        if not isinstance(value, CommentedSeq):
+            self.error(line, where, f"expected a list, got {describe(value)}")
+            return []
+        return [(v, value.lc.item(i)[0] + 1) for i, v in enumerate(value)]
+
+    def quotes(self, value: Any, where: str, line: int) -> tuple[Quote, ...]:
+        quotes = []
+        for i, (item, ln) in enumerate(self.sequence(value, where, line)):
+            here = f"{where}[{i}]"
+            if isinstance(item, str):
+                quotes.append(Quote(item, ln))
+                continue
+            if not isinstance(item, CommentedMap) or not isinstance(item.get("quote"), str):
+                self.error(ln, here, "expected a quote string or {quote: ..., occurrence: N, supports: [...]}")
+                continue
+            unknown = set(item) - {"quote", "occurrence", "supports"}
+            if unknown:
+                self.error(ln, here, f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+            occurrence = item.get("occurrence", 1)
+            if isinstance(occurrence, bool) or not isinstance(occurrence, int) or occurrence < 1:
+                self.error(ln, f"{here}.occurrence", f"{occurrence!r} is not a whole number >= 1")
+                occurrence = 1
+            supports = item.get("supports", [])
+            if not isinstance(supports, list) or not all(isinstance(s, str) for s in supports):
+                self.error(ln, f"{here}.supports", "expected a list of field names")
+                supports = []
+            quotes.append(Quote(item["quote"], ln, occurrence, tuple(supports)))
+        if not quotes:
+            self.error(line, where, "at least one evidence quote is needed")
+        return tuple(quotes)
+
+    def claim(self, value: Any, where: str, line: int) -> Claim | None:
+        if not isinstance(value, CommentedMap) or set(value) != {"subject", "relation", "object"}:
+            self.error(line, where, "expected {subject: KEY, relation: NAME, object: KEY}")
+            return None
+        if value["relation"] not in CLAIM_RELATIONS:
+            self.error(line, f"{where}.relation", f"{value['relation']!r} is not one of: {', '.join(CLAIM_RELATIONS)}")
+            return None
+        subject = self.key(value["subject"], f"{where}.subject", line)
+        obj = self.key(value["object"], f"{where}.object", line)
+        if subject is None or obj is None:
+            return None
+        return Claim(subject, str(value["relation"]), obj, line)
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, CommentedMap):
+        return "a mapping"
+    if isinstance(value, CommentedSeq):
+        return "a list"
+    return "nothing" if value is None else f"{type(value).__name__} {value!r}"
+
+
+def is_date_text(text: str) -> bool:
+    """Tell whether `text` is a real date written as YYYY-MM-DD, YYYY-MM or YYYY.
+
+    >>> is_date_text("2021-09-23"), is_date_text("2018-10"), is_date_text("2021-02-30"), is_date_text("soon")
+    (True, True, False, False)
+    """
+    return bool(_DATE.match(text)) and _valid_date(text)
+
+
+def event_fields(cls: str) -> dict[str, FieldSpec]:
+    """The fields an event of class `cls` may have: the common ones and its class's own."""
+    return {**COMMON_EVENT_FIELDS, **EVENT_FIELDS.get(cls, {})}
+
+
+def _valid_date(text: str) -> bool:
+    if len(text) < 10:
+        return True
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_yaml(text: str, path: Path) -> Any:
+    """Parse YAML keeping line numbers; a syntax error becomes an InputError at its line and column."""
+    try:
+        return YAML(typ="rt", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise InputError(f"YAML syntax error: {problem}", Location(str(path), line, column)) from None
+
+
+def read_text_file(path: Path) -> str:
+    """Read a UTF-8 file exactly (no newline translation); a wrong encoding says where it broke."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+                         Location(str(path), line)) from None
+
+
+def load_mapping(path: Path, text: str | None = None) -> Mapping:
+    """Read a mapping file (or `text` said to come from `path`) and check its form.
+
+    Raises InputError for unreadable YAML and MappingErrors listing every schema error found.
+    """
+    source = read_text_file(path) if text is None else text
+    if not source.strip():
+        raise MappingError("the mapping file is empty", Location(str(path), 1))
+    doc = parse_yaml(source, path)
+    reader = SchemaReader(path)
+    if not isinstance(doc, CommentedMap):
+        raise MappingError(f"expected a mapping with sections {', '.join(sorted(SECTIONS))}, got {describe(doc)}",
+                           Location(str(path), 1))
+    for name in doc:
+        if name not in SECTIONS:
+            reader.error(doc.lc.key(name)[0] + 1, str(name), f"unknown section; known: {', '.join(sorted(SECTIONS))}")
+    if "article" not in doc:
+        reader.error(1, "article", "required section is missing")
+    article = reader.entry(doc.get("article"), "article", "article", ARTICLE_FIELDS,
+                           _line(doc, "article")) if "article" in doc else None
+    if article and "sha256" in article.values and not _SHA256.match(article.values["sha256"]):
+        reader.error(article.line_of("sha256"), "article.sha256", "expected 64 lowercase hex digits")
+    mentions, mention_lines = _mentions(reader, doc)
+    events = []
+    for i, (node, line) in enumerate(_items(reader, doc, "events")):
+        cls = node.get("class") if isinstance(node, CommentedMap) else None
+        specs = event_fields(str(cls))
+        entry = reader.entry(node, "event", f"events[{i}]", specs, line)
+        if entry:
+            events.append(entry)
+    statements = [e for i, (node, line) in enumerate(_items(reader, doc, "statements"))
+                  if (e := reader.entry(node, "statement", f"statements[{i}]", STATEMENT_FIELDS, line))]
+    corrections = [e for i, (node, line) in enumerate(_items(reader, doc, "corrections"))
+                   if (e := reader.entry(node, "correction", f"corrections[{i}]", CORRECTION_FIELDS, line))]
+    _check_unique_ids(reader, events, "events")
+    _check_unique_ids(reader, statements, "statements")
+    if reader.errors or article is None:
+        raise MappingErrors(reader.errors)
+    return Mapping(path, article, mentions, mention_lines, events, statements, corrections)
+
+
+def _line(doc: CommentedMap, name: str) -> int:
+    return doc.lc.key(name)[0] + 1 if name in doc else 1
+
+
+def _items(reader: SchemaReader, doc: CommentedMap, section: str) -> list[tuple[Any, int]]:
+    if section not in doc or doc[section] is None:
+        return []
+    return reader.sequence(doc[section], section, _line(doc, section))
+
+
+def _mentions(reader: SchemaReader, doc: CommentedMap) -> tuple[dict[str, tuple[str, ...]], dict[str, int]]:
+    node = doc.get("mentions")
+    if node is None:
+        return {}, {}
+    if not isinstance(node, CommentedMap):
+        reader.error(_line(doc, "mentions"), "mentions", "expected entity keys, each with a list of spellings")
+        return {}, {}
+    mentions, lines = {}, {}
+    for key, spellings in node.items():
+        line = node.lc.key(key)[0] + 1
+        where = f"mentions.{key}"
+        if reader.key(key, where, line) is None:
+            continue
+        items = reader.sequence(spellings, where, line)
+        texts = [reader.text(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(items)]
+        mentions[str(key)] = tuple(t for t in texts if t)
+        lines[str(key)] = line
+    return mentions, lines
+
+
+def _check_unique_ids(reader: SchemaReader, entries: list[Entry], section: str) -> None:
+    seen: dict[str, int] = {}
+    for entry in entries:
+        key = entry.values.get("id")
+        if key in seen:
+            reader.error(entry.line_of("id"), f"{section}.id",
+                         f"{key!r} is used twice in this file (first at line {seen[key]})")
+        elif key:
+            seen[key] = entry.line_of("id")
