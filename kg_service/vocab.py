@@ -160,6 +160,14 @@ ENTITY_GRAPH = GRAPH["entities"]
 CORRECTION_GRAPH = GRAPH["corrections"]
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 
+PREFIXES = {
+    "dkg": str(DKG._NS), "id": str(ID), "graph": str(GRAPH), "oa": str(OA), "org": str(ORG), "sem": str(SEM),
+    "schema": str(SCHEMA), "time": str(TIME), "wd": str(WD), "skos": "http://www.w3.org/2004/02/skos/core#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#", "owl": "http://www.w3.org/2002/07/owl#",
+    "dcterms": "http://purl.org/dc/terms/", "prov": "http://www.w3.org/ns/prov#",
+}
+
 _KEY = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 
 

@@ -1,0 +1,70 @@
+"""The one table of formats: name, media type, file extension, what it can carry, and its serialisers.
+
+Content negotiation, dumps, the CLI's --format choices and the service description all read this
+table, so a format is added or removed in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+DATASET, GRAPH, RESULTS = "dataset", "graph", "results"
+
+
+@dataclass(frozen=True)
+class Format:
+    """One serialisation. `kind` is what it can carry: a dataset (quads), a graph or query results."""
+
+    name: str
+    media_type: str
+    extension: str
+    kind: str
+    rdflib: str | None = None
+    oxigraph: ox.RdfFormat | ox.QueryResultsFormat | None = None
+    aliases: tuple[str, ...] = ()
+    label: str = ""
+
+
+FORMATS: tuple[Format, ...] = (
+    Format("trig", "application/trig", "trig", DATASET, "trig", ox.RdfFormat.TRIG, label="TriG"),
+    Format("nq", "application/n-quads", "nq", DATASET, "nquads", ox.RdfFormat.N_QUADS, ("nquads",), "N-Quads"),
+    Format("jsonld", "application/ld+json", "jsonld", DATASET, "json-ld", ox.RdfFormat.JSON_LD, ("json-ld",), "JSON-LD"),
+    Format("ttl", "text/turtle", "ttl", GRAPH, "turtle", ox.RdfFormat.TURTLE, ("turtle",), "Turtle"),
+    Format("nt", "application/n-triples", "nt", GRAPH, "nt", ox.RdfFormat.N_TRIPLES, ("ntriples", "n-triples"),
+           "N-Triples"),
+    Format("rdfxml", "application/rdf+xml", "rdf", GRAPH, "xml", ox.RdfFormat.RDF_XML, ("xml-rdf", "rdf"), "RDF/XML"),
+    Format("json", "application/sparql-results+json", "srj", RESULTS, None, ox.QueryResultsFormat.JSON,
+           ("srj",), "SPARQL JSON"),
+    Format("xml", "application/sparql-results+xml", "srx", RESULTS, None, ox.QueryResultsFormat.XML,
+           ("srx",), "SPARQL XML"),
+    Format("csv", "text/csv", "csv", RESULTS, None, ox.QueryResultsFormat.CSV, (), "CSV"),
+    Format("tsv", "text/tab-separated-values", "tsv", RESULTS, None, ox.QueryResultsFormat.TSV, (), "TSV"),
+)
+
+
+def find_format(name: str) -> Format | None:
+    """Look a format up by name, alias, extension or media type.
+
+    >>> find_format("turtle").media_type
+    'text/turtle'
+    >>> find_format("application/n-quads").name
+    'nq'
+    >>> find_format("docx") is None
+    True
+    """
+    key = name.strip().lower()
+    for fmt in FORMATS:
+        if key in (fmt.name, fmt.media_type, fmt.extension, *fmt.aliases):
+            return fmt
+    return None
+
+
+def names(*kinds: str) -> list[str]:
+    """Format names that carry one of `kinds`, in table order.
+
+    >>> names(DATASET)
+    ['trig', 'nq', 'jsonld']
+    """
+    return [f.name for f in FORMATS if f.kind in kinds]

@@ -1,0 +1,104 @@
+"""The dataset the service answers from: an embedded Oxigraph store (pyoxigraph), loaded once.
+
+rdflib builds and validates the graph (it is the better toolkit for that); queries run on Oxigraph,
+whose compiled engine is the one Oxigraph's own server uses. The build is handed over as N-Quads,
+so what is served is exactly what was validated. `version` changes whenever the content changes and
+is what HTTP caching (ETag) and result caches key on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Dataset
+
+from .errors import InputError, Location, QueryError
+from .formats import DATASET, RESULTS, Format
+from .vocab import PREFIXES
+
+# file suffix -> Oxigraph format, for `serve --data FILE` and `validate FILE`
+SUFFIX_FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG, ".ttl": ox.RdfFormat.TURTLE,
+                  ".nt": ox.RdfFormat.N_TRIPLES, ".rdf": ox.RdfFormat.RDF_XML, ".owl": ox.RdfFormat.RDF_XML}
+
+
+class KnowledgeGraph:
+    """An Oxigraph store plus whether the default graph is the union of the named graphs."""
+
+    def __init__(self, store: ox.Store, *, union_default_graph: bool, version: str):
+        self.store = store
+        self.union_default_graph = union_default_graph
+        self.version = version
+
+    @classmethod
+    def from_nquads(cls, data: bytes, *, union_default_graph: bool = True) -> KnowledgeGraph:
+        store = ox.Store()
+        store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
+        return cls(store, union_default_graph=union_default_graph, version=hashlib.sha256(data).hexdigest()[:16])
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset, *, union_default_graph: bool = True) -> KnowledgeGraph:
+        """Load a built rdflib dataset (the seeds) into a fresh in-memory store."""
+        data = dataset.serialize(format="nquads", encoding="utf-8")
+        # rdflib writes triples in an unspecified order; sort so equal content gives an equal version.
+        data = b"\n".join(sorted(line for line in data.splitlines() if line.strip())) + b"\n"
+        return cls.from_nquads(data, union_default_graph=union_default_graph)
+
+    @classmethod
+    def from_file(cls, path: Path, *, union_default_graph: bool = False) -> KnowledgeGraph:
+        """Load any RDF dataset file, chosen by its suffix; a syntax error names the line."""
+        fmt = SUFFIX_FORMATS.get(path.suffix.lower())
+        if fmt is None:
+            raise InputError(f"unknown RDF file type {path.suffix!r}; use one of {', '.join(SUFFIX_FORMATS)}",
+                             Location(str(path)))
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
+        store = ox.Store()
+        try:
+            store.bulk_load(data, format=fmt, base_iri=path.resolve().as_uri())
+        except SyntaxError as exc:
+            raise InputError(f"not valid {fmt.name}: {exc}", Location(str(path), getattr(exc, "lineno", None),
+                                                                    getattr(exc, "offset", None))) from None
+        return cls(store, union_default_graph=union_default_graph, version=hashlib.sha256(data).hexdigest()[:16])
+
+    def query(self, text: str, *, default_graphs: Iterable[str] = (), named_graphs: Iterable[str] = (),
+              bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None) -> object:
+        """Run a SPARQL query; raises QueryError with the parser's message for a malformed one.
+
+        `default_graphs`/`named_graphs` are the protocol's dataset IRIs; when given they replace the
+        store's default and named graphs, as the SPARQL 1.1 Protocol says. `bindings` are values for
+        variables (SEP-0007 substitution): parameters are bound as values, never spliced into text.
+        """
+        options: dict[str, object] = {}
+        defaults, named = list(default_graphs), list(named_graphs)
+        if defaults:
+            options["default_graph"] = [ox.NamedNode(iri) for iri in defaults]
+        elif self.union_default_graph:
+            options["use_default_graph_as_union"] = True
+        if named:
+            options["named_graphs"] = [ox.NamedNode(iri) for iri in named]
+        if bindings:
+            options["substitutions"] = {ox.Variable(name): value for name, value in bindings.items()}
+        try:
+            return self.store.query(text, **options)
+        except SyntaxError as exc:
+            raise QueryError(f"SPARQL syntax error: {exc}", Location(field="query")) from None
+
+    def dump(self, fmt: Format) -> bytes:
+        """The whole dataset in `fmt`; a graph-only format gets the union of all graphs."""
+        if fmt.oxigraph is None or fmt.kind == RESULTS:
+            raise ValueError(f"{fmt.name} is not an RDF format")
+        if fmt.kind == DATASET:
+            return self.store.dump(format=fmt.oxigraph, prefixes=PREFIXES)
+        union = self.store.query("CONSTRUCT { ?s ?p ?o } WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }")
+        return ox.serialize(union, format=fmt.oxigraph, prefixes=PREFIXES)
+
+    def graph_names(self) -> list[str]:
+        return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def __len__(self) -> int:
+        return len(self.store)

@@ -1,0 +1,106 @@
+"""Validate compiled articles: SHACL shapes plus the checks SHACL cannot express, in one report.
+
+Each article graph is validated on its own, together with the metadata and entity graphs it refers
+to: two articles may legitimately disagree about one event (one says 2019, the other July 2019), and
+a union of their graphs would look like an event with two dates. SHACL results are mapped back to
+the mapping line of their focus node and path, so the author reads `file:line`. pySHACL writes into
+the shapes graph it is given (pySHACL #314): every run gets its own copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pyshacl import validate as shacl_validate
+from rdflib import RDF, Graph, URIRef
+from rdflib.namespace import SH
+
+from .build import Build
+from .compiler import CompiledArticle
+from .dates import Span, resolve_phrase
+from .mapping import Mapping, is_date_text
+from .report import Finding, Report
+from .vocab import ENTITY_GRAPH, META_GRAPH
+
+_SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+
+
+def load_shapes(ontology_dir: Path) -> Graph:
+    shapes = Graph()
+    shapes.parse(ontology_dir / "shapes.ttl", format="turtle")
+    return shapes
+
+
+def shacl_findings(data: Graph, shapes: Graph, ontology: Graph,
+                   compiled: CompiledArticle | None = None, file: str | None = None) -> list[Finding]:
+    """Run pySHACL on `data` and turn each result into a Finding, with a mapping line when known."""
+    shapes_copy = Graph()
+    shapes_copy += shapes
+    _conforms, results, _text = shacl_validate(data, shacl_graph=shapes_copy, ont_graph=ontology, inference="none",
+                                               advanced=True, allow_warnings=True)
+    findings = []
+    for result in results.subjects(RDF.type, SH.ValidationResult):
+        focus = results.value(result, SH.focusNode)
+        path = results.value(result, SH.resultPath)
+        value = results.value(result, SH.value)
+        shape = results.value(result, SH.sourceShape)
+        message = str(results.value(result, SH.resultMessage) or "constraint not met")
+        line = compiled.line_for(str(focus), str(path) if isinstance(path, URIRef) else None) if compiled else None
+        findings.append(Finding(_SEVERITY.get(results.value(result, SH.resultSeverity), "Violation"), message,
+                                str(focus) if focus is not None else None,
+                                str(path) if isinstance(path, URIRef) else None,
+                                str(value) if value is not None else None,
+                                file if line else None, line, str(shape) if isinstance(shape, URIRef) else "shacl"))
+    return findings
+
+
+def article_data_graph(build: Build, compiled: CompiledArticle) -> Graph:
+    """What SHACL sees for one article: its graph, its metadata and the entities it refers to."""
+    data = Graph()
+    data += compiled.graph
+    data += compiled.meta
+    data += build.dataset.graph(ENTITY_GRAPH)
+    return data
+
+
+def validate_build(build: Build, shapes: Graph) -> Report:
+    """Validate every article of a build and the register; findings are de-duplicated."""
+    findings: list[Finding] = list(build.findings)
+    for mapping, compiled in zip(build.mappings, build.articles, strict=True):
+        findings += shacl_findings(article_data_graph(build, compiled), shapes, build.ontology, compiled,
+                                   str(mapping.path))
+        findings += date_phrase_findings(mapping, build.dataset.graph(META_GRAPH), compiled)
+    return Report(list(dict.fromkeys(findings)))
+
+
+def date_phrase_findings(mapping: Mapping, meta: Graph, compiled: CompiledArticle) -> list[Finding]:
+    """Check the author's date arithmetic: a resolvable phrase must agree with the date written.
+
+    Only where the article has a publication date and the phrase is one `resolve_phrase` reads;
+    elsewhere there is nothing to check against, and guessing would be worse than silence.
+    """
+    published = mapping.article.values.get("published")
+    if not published or len(published) != 10:
+        return []
+    pub = dt.date.fromisoformat(published)
+    findings = []
+    for entry in (*mapping.events, *mapping.statements):
+        phrase, values = entry.values.get("date_phrase"), entry.values
+        span = resolve_phrase(phrase, pub) if phrase else None
+        written = values.get("date") or values.get("earliest_date")
+        if span is None or not written or not is_date_text(written):
+            continue
+        stated = Span.of(written)
+        if values.get("latest_date"):
+            stated = Span(stated.earliest, Span.of(values["latest_date"]).latest)
+        if not (stated.covers(span) or span.covers(stated)):
+            findings.append(Finding(
+                "Warning", f"date: {phrase!r} read against the publication date {published} is "
+                f"{span.earliest.isoformat()}{'' if span.latest == span.earliest else '/' + span.latest.isoformat()}"
+                f", but the mapping says {written}", None, None, None, str(mapping.path), entry.line_of("date_phrase")))
+        if values.get("status") == "held" and stated.earliest > pub:
+            findings.append(Finding("Violation", f"date: a held event cannot be dated {written}, after the article's "
+                                    f"publication on {published}", None, None, None, str(mapping.path),
+                                    entry.line_of("date")))
+    return findings
