@@ -100,11 +100,16 @@ def add_article(build: Build, mapping: Mapping, text: str, catalogue: Catalogue)
 
 
 def _cross_article_findings(build: Build) -> list[Finding]:
-    """One event key must name one kind of event in every article that reports it."""
-    findings, classes = [], {}
+    """One event key must name one kind of event, under one label, in every article that reports it."""
+    findings, classes, labels = [], {}, {}
     for mapping in build.mappings:
         for entry in mapping.events:
-            key, cls = entry.values["id"], entry.values["class"]
+            key, cls, label = entry.values["id"], entry.values["class"], entry.values["label"]
+            first_label = labels.setdefault(key, (label, mapping.path))
+            if first_label[0] != label:
+                findings.append(Finding("Warning", f"events.{key}.label: {label!r} here but {first_label[0]!r} in "
+                                        f"{first_label[1]}: give one event one label", str(event_iri(key)),
+                                        str(RDFS.label), None, str(mapping.path), entry.line_of("label")))
             first = classes.setdefault(key, (cls, mapping.path))
             if first[0] != cls:
                 findings.append(Finding("Violation", f"events.{key}.class: {cls} here but {first[0]} in {first[1]}: "

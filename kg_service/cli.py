@@ -94,34 +94,21 @@ def dump(fmt: str, output: Path | None) -> None:
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="bind a variable of the query to a value (an IRI in <...>, otherwise a string)")
 def query(query: str, fmt: str, params: tuple[str, ...]) -> None:
-    from .results import render_table, run_query
+    from .queries import parse_query_file
+    from .results import render_table, run_query, term_from_text
 
-    text = Path(query).read_text(encoding="utf-8") if query.endswith(".rq") and Path(query).is_file() else query
+    values = dict(_parse_param(p) for p in params)
+    if query.endswith(".rq") and Path(query).is_file():
+        named = parse_query_file(Path(query))  # header defaults apply, and parameters are type-checked
+        text, bindings = named.text, named.bindings(values)
+    else:
+        text, bindings = query, {name: term_from_text(value) for name, value in values.items()}
     _build, kg = load_graph(_settings())
-    bindings = dict(_parse_param(p) for p in params)
     result = run_query(kg, text, bindings=bindings)
     if fmt == "table":
         click.echo(render_table(result))
     else:
         sys.stdout.buffer.write(result.serialize(find_format(fmt)))
-
-
-@cli.command(help="Serve the graph over HTTP (SPARQL 1.1 Protocol, Graph Store reads, dumps, pages) with a "
-             "production WSGI server. Without --data it serves the seeds, with the union of the named graphs as "
-             "the default graph.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
-@click.option("--port", default=8000, show_default=True, type=int, help="port to listen on (0: any free port)")
-@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="serve this RDF dataset file (N-Quads, TriG, Turtle, N-Triples, RDF/XML) instead of the seeds")
-@click.option("--store", "store_url", help="remote SPARQL 1.1 + Graph Store Protocol server URL, or a folder for a "
-              "persistent embedded store")
-@click.option("--union-default-graph/--no-union-default-graph", default=None,
-              help="make the default graph the union of the named graphs (default: on for the seeds, off for --data)")
-def serve(host: str, port: int, data: Path | None, store_url: str | None, union_default_graph: bool | None) -> None:
-    from .web.serve import run_server
-
-    run_server(_settings(), host=host, port=port, data=data, store_url=store_url,
-               union_default_graph=union_default_graph)
 
 
 def _parse_param(text: str) -> tuple[str, str]:

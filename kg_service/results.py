@@ -45,11 +45,10 @@ class QueryResult:
         return self.raw.serialize(format=fmt.oxigraph)
 
 
-def run_query(kg: KnowledgeGraph, text: str, *, bindings: Mapping[str, str] | None = None,
+def run_query(kg: KnowledgeGraph, text: str, *, bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None,
               default_graphs: tuple[str, ...] = (), named_graphs: tuple[str, ...] = ()) -> QueryResult:
-    """Run `text` on `kg` with string parameter values turned into terms by `term_from_text`."""
-    terms = {name: term_from_text(value) for name, value in (bindings or {}).items()}
-    raw = kg.query(text, bindings=terms, default_graphs=default_graphs, named_graphs=named_graphs)
+    """Run `text` on `kg` with variables bound to terms (see `queries.NamedQuery.bindings`)."""
+    raw = kg.query(text, bindings=bindings, default_graphs=default_graphs, named_graphs=named_graphs)
     if isinstance(raw, ox.QueryBoolean):
         return QueryResult(BOOLEAN, raw)
     if isinstance(raw, ox.QueryTriples):

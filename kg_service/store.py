@@ -9,6 +9,7 @@ is what HTTP caching (ETag) and result caches key on.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -27,8 +28,11 @@ SUFFIX_FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG, ".ttl
 class KnowledgeGraph:
     """An Oxigraph store plus whether the default graph is the union of the named graphs."""
 
-    def __init__(self, store: ox.Store, *, union_default_graph: bool, version: str):
+    def __init__(self, store: ox.Store, *, union_default_graph: bool, version: str, quads: ox.Dataset | None = None):
         self.store = store
+        # Oxigraph's store turns xsd:nonNegativeInteger (and other integer subtypes) into xsd:integer, so
+        # dumps are written from the parsed quads, which keep every datatype exactly as validated.
+        self.quads = quads if quads is not None else ox.Dataset(store)
         self.union_default_graph = union_default_graph
         self.version = version
 
@@ -36,12 +40,17 @@ class KnowledgeGraph:
     def from_nquads(cls, data: bytes, *, union_default_graph: bool = True) -> KnowledgeGraph:
         store = ox.Store()
         store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
-        return cls(store, union_default_graph=union_default_graph, version=hashlib.sha256(data).hexdigest()[:16])
+        quads = ox.Dataset(ox.parse(data, format=ox.RdfFormat.N_QUADS))
+        return cls(store, union_default_graph=union_default_graph, version=hashlib.sha256(data).hexdigest()[:16],
+                   quads=quads)
 
     @classmethod
     def from_dataset(cls, dataset: Dataset, *, union_default_graph: bool = True) -> KnowledgeGraph:
         """Load a built rdflib dataset (the seeds) into a fresh in-memory store."""
-        data = dataset.serialize(format="nquads", encoding="utf-8")
+        with warnings.catch_warnings():
+            # rdflib 7's N-Quads serializer calls its own deprecated Dataset.contexts(); nothing of ours to fix.
+            warnings.filterwarnings("ignore", "Dataset.contexts is deprecated", DeprecationWarning)
+            data = dataset.serialize(format="nquads", encoding="utf-8")
         # rdflib writes triples in an unspecified order; sort so equal content gives an equal version.
         data = b"\n".join(sorted(line for line in data.splitlines() if line.strip())) + b"\n"
         return cls.from_nquads(data, union_default_graph=union_default_graph)
@@ -60,10 +69,12 @@ class KnowledgeGraph:
         store = ox.Store()
         try:
             store.bulk_load(data, format=fmt, base_iri=path.resolve().as_uri())
+            quads = ox.Dataset(ox.parse(data, format=fmt, base_iri=path.resolve().as_uri()))
         except SyntaxError as exc:
             raise InputError(f"not valid {fmt.name}: {exc}", Location(str(path), getattr(exc, "lineno", None),
                                                                     getattr(exc, "offset", None))) from None
-        return cls(store, union_default_graph=union_default_graph, version=hashlib.sha256(data).hexdigest()[:16])
+        return cls(store, union_default_graph=union_default_graph, version=hashlib.sha256(data).hexdigest()[:16],
+                   quads=quads)
 
     def query(self, text: str, *, default_graphs: Iterable[str] = (), named_graphs: Iterable[str] = (),
               bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None) -> object:
@@ -93,9 +104,14 @@ class KnowledgeGraph:
         if fmt.oxigraph is None or fmt.kind == RESULTS:
             raise ValueError(f"{fmt.name} is not an RDF format")
         if fmt.kind == DATASET:
-            return self.store.dump(format=fmt.oxigraph, prefixes=PREFIXES)
-        union = self.store.query("CONSTRUCT { ?s ?p ?o } WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }")
-        return ox.serialize(union, format=fmt.oxigraph, prefixes=PREFIXES)
+            return ox.serialize(self.quads, format=fmt.oxigraph, prefixes=PREFIXES)
+        return self.dump_graph(None, fmt)
+
+    def dump_graph(self, name: str | None, fmt: Format) -> bytes:
+        """One graph in a triple format: the named graph `name`, or with None the union of all graphs."""
+        triples = dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in self.quads
+                                if name is None or q.graph_name == ox.NamedNode(name))
+        return ox.serialize(triples, format=fmt.oxigraph, prefixes=PREFIXES)
 
     def graph_names(self) -> list[str]:
         return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))

@@ -1,0 +1,150 @@
+"""Content negotiation: pick one format of the table (`formats.FORMATS`) for a response.
+
+A client says what it wants with an ``Accept`` header (media ranges with q-values) or, overriding
+it, with a ``format=`` parameter (SPARQLWrapper also sends ``output=`` and ``results=``, and for
+some formats a media type as a second value). Which formats are possible depends on what the
+response carries: solutions and booleans (`RESULTS`) or a graph (`GRAPH`, `DATASET`). The candidates
+are in table order, which is also the server's preference when the client likes several equally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .errors import KgError
+from .formats import DATASET, FORMATS, GRAPH, RESULTS, Format, find_format  # noqa: F401 - RESULTS: doctests
+
+# Names clients use for a format whose meaning depends on what the response carries:
+# SPARQLWrapper asks `format=xml` for RDF/XML of a CONSTRUCT and `format=json` for JSON-LD.
+_GRAPH_NAMES = {"xml": "rdfxml", "rdf+xml": "rdfxml", "json": "jsonld", "n3": "ttl"}
+
+
+class NotAcceptable(KgError):
+    """No format the client accepts can carry this response."""
+
+    http_status = 406
+    kind = "not-acceptable"
+
+
+@dataclass(frozen=True)
+class MediaRange:
+    type: str
+    subtype: str
+    q: float
+
+    @property
+    def specificity(self) -> int:
+        return (self.type != "*") + (self.subtype != "*")
+
+    def matches(self, media_type: str) -> bool:
+        main, _, sub = media_type.partition("/")
+        return self.type in ("*", main) and self.subtype in ("*", sub)
+
+
+def parse_accept(header: str | None) -> list[MediaRange]:
+    """Parse an Accept header; a missing or empty header accepts everything.
+
+    >>> [(r.type, r.subtype, r.q) for r in parse_accept("text/turtle;q=0.5, application/*")]
+    [('text', 'turtle', 0.5), ('application', '*', 1.0)]
+    >>> parse_accept("")[0].q
+    1.0
+    """
+    ranges = []
+    for part in (header or "").split(","):
+        media, *params = [p.strip() for p in part.split(";")]
+        if not media:
+            continue
+        main, _, sub = media.lower().partition("/")
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = max(0.0, min(1.0, float(value)))
+                except ValueError:
+                    q = 0.0
+        ranges.append(MediaRange(main, sub or "*", q))
+    return ranges or [MediaRange("*", "*", 1.0)]
+
+
+def quality(media_type: str, ranges: Sequence[MediaRange]) -> float:
+    """The q-value the client gives `media_type`: that of the most specific range that matches it.
+
+    >>> quality("text/csv", parse_accept("text/*;q=0.3, text/csv;q=0.8"))
+    0.8
+    >>> quality("text/csv", parse_accept("application/json"))
+    0.0
+    """
+    matching = [r for r in ranges if r.matches(media_type)]
+    if not matching:
+        return 0.0
+    return max(matching, key=lambda r: r.specificity).q
+
+
+def candidates(*kinds: str) -> list[Format]:
+    """The formats that carry `kinds`, in the order of `kinds` and then of the table.
+
+    >>> [f.name for f in candidates(GRAPH, DATASET)][:2]
+    ['ttl', 'nt']
+    """
+    return [f for kind in kinds for f in FORMATS if f.kind == kind]
+
+
+def resolve_name(name: str, kinds: Iterable[str]) -> Format | None:
+    """A `format=` value as a format that can carry `kinds`, or None.
+
+    >>> resolve_name("xml", [GRAPH, DATASET]).name
+    'rdfxml'
+    >>> resolve_name("xml", [RESULTS]).name
+    'xml'
+    >>> resolve_name("text/tab-separated-values", [RESULTS]).name
+    'tsv'
+    """
+    kinds = set(kinds)
+    key = name.strip().lower()
+    if kinds & {GRAPH, DATASET} and key in _GRAPH_NAMES:
+        key = _GRAPH_NAMES[key]
+    fmt = find_format(key)
+    return fmt if fmt is not None and fmt.kind in kinds else None
+
+
+def choose_format(accept: str | None, kinds: Sequence[str], overrides: Sequence[str] = ()) -> Format:
+    """The format to answer with, for a response carrying `kinds`.
+
+    `overrides` are the values of ``format=``-like parameters: the first one that names a fitting
+    format wins; when all name something else the client gets 406 rather than a surprise.
+    Otherwise the Accept header decides, ties going to table order. Raises NotAcceptable.
+
+    >>> choose_format("application/sparql-results+xml, application/json;q=0.9", [RESULTS]).name
+    'xml'
+    >>> choose_format("*/*", [GRAPH, DATASET]).name
+    'ttl'
+    >>> choose_format("text/html", [RESULTS], ["csv"]).name
+    'csv'
+    >>> choose_format("text/html", [RESULTS])
+    Traceback (most recent call last):
+    kg_service.negotiation.NotAcceptable: no acceptable format: this response can be one of application/sparql-results+json, application/sparql-results+xml, text/csv, text/tab-separated-values
+    """  # noqa: E501
+    possible = candidates(*kinds)
+    offered = ", ".join(f.media_type for f in possible)
+    values = [v for v in overrides if v and v.strip()]
+    for value in values:
+        fmt = resolve_name(value, kinds)
+        if fmt is not None:
+            return fmt
+    if values:
+        raise NotAcceptable(f"unknown or unfitting format {values[0]!r}: this response can be one of {offered}")
+    ranges = parse_accept(accept)
+    # application/json is what many clients send for SPARQL JSON results; and JSON-LD for graphs.
+    scored = [(max(quality(f.media_type, ranges), _json_quality(f, ranges)), -i, f) for i, f in enumerate(possible)]
+    best_q, _, best = max(scored, key=lambda s: (s[0], s[1]))
+    if best_q <= 0:
+        raise NotAcceptable(f"no acceptable format: this response can be one of {offered}")
+    return best
+
+
+def _json_quality(fmt: Format, ranges: Sequence[MediaRange]) -> float:
+    if fmt.name in ("json", "jsonld"):
+        return max((r.q for r in ranges if r.type == "application" and r.subtype == "json"), default=0.0)
+    return 0.0
