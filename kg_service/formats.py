@@ -30,7 +30,8 @@ class Format:
 FORMATS: tuple[Format, ...] = (
     Format("trig", "application/trig", "trig", DATASET, "trig", ox.RdfFormat.TRIG, label="TriG"),
     Format("nq", "application/n-quads", "nq", DATASET, "nquads", ox.RdfFormat.N_QUADS, ("nquads",), "N-Quads"),
-    Format("jsonld", "application/ld+json", "jsonld", DATASET, "json-ld", ox.RdfFormat.JSON_LD, ("json-ld",), "JSON-LD"),
+    Format("jsonld", "application/ld+json", "jsonld", DATASET, "json-ld", ox.RdfFormat.JSON_LD, ("json-ld",),
+           "JSON-LD"),
     Format("ttl", "text/turtle", "ttl", GRAPH, "turtle", ox.RdfFormat.TURTLE, ("turtle",), "Turtle"),
     Format("nt", "application/n-triples", "nt", GRAPH, "nt", ox.RdfFormat.N_TRIPLES, ("ntriples", "n-triples"),
            "N-Triples"),

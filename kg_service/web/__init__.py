@@ -1,0 +1,105 @@
+"""The web face of kg-service: a Flask app factory, one blueprint per feature.
+
+`create_app(settings, kg)` builds nothing at import time. Every error leaves as a JSON body
+(`KgError.as_dict()`) or plain text, with the status its cause decides; anything unexpected is a
+500 with a generic message and the traceback in the log only. Every response allows any origin
+(CORS): the service is a public read-only endpoint. One log line per request carries method, path,
+status, milliseconds and a short hash of the query, so slow queries can be found without logging
+their text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import KgError
+from ..settings import Settings
+from ..store import KnowledgeGraph
+from .state import Service, service
+from .workers import WorkerPool
+
+log = logging.getLogger("kg_service.web")
+DEFAULT_WORKERS = 2
+
+
+def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = None, *,
+               pool: WorkerPool | None = None) -> Flask:
+    """The app serving `kg` (the built seeds when None). `pool` lets tests share one worker pool
+    between many apps; otherwise the app starts its own (`Settings.query_workers`, default 2)."""
+    from . import describe, graphs, named, ops, sparql
+
+    settings = settings or Settings.from_env()
+    if kg is None:
+        from ..build import build_dataset
+
+        kg = KnowledgeGraph.from_dataset(build_dataset(settings).dataset)
+    pool = pool or WorkerPool(getattr(settings, "query_workers", DEFAULT_WORKERS))
+    pool.register(kg)
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    app.extensions["kg_service"] = Service(settings, kg, pool)
+    for module in (sparql, describe, graphs, named, ops):
+        app.register_blueprint(module.bp)
+    app.register_error_handler(KgError, _kg_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _internal_error)
+    app.before_request(_start_clock)
+    app.after_request(_finish)
+    return app
+
+
+def error_response(body: dict[str, object], status: int) -> Response:
+    """JSON unless the client prefers plain text (``Accept: text/plain``)."""
+    accept = request.accept_mimetypes
+    if accept and accept["text/plain"] > accept["application/json"]:
+        return Response(f"{status} {body.get('error')}: {body.get('message')}\n", status,
+                        content_type="text/plain; charset=utf-8")
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _kg_error(exc: KgError) -> Response:
+    return error_response(exc.as_dict(), exc.http_status)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    kind = (exc.name or "error").lower().replace(" ", "-")
+    response = error_response({"error": kind, "message": exc.description, "status": exc.code}, exc.code or 500)
+    if exc.code == 405 and exc.response is None:
+        response.headers["Allow"] = ", ".join(getattr(exc, "valid_methods", None) or [])
+    return response
+
+
+def _internal_error(exc: Exception) -> Response:
+    log.exception("internal error on %s %s", request.method, request.path)
+    return error_response({"error": "internal-error", "message": "internal error; it has been logged",
+                           "status": 500}, 500)
+
+
+def _start_clock() -> None:
+    g.started = time.monotonic()
+
+
+def _finish(response: Response) -> Response:
+    """CORS headers, metrics and the request log line."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = "X-KG-Truncated, X-KG-Rows, Warning, ETag"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, Accept-Encoding"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    metrics = service().metrics
+    with metrics.lock:
+        metrics.requests[(request.method, response.status_code)] += 1
+        metrics.errors += response.status_code >= 500
+    ms = (time.monotonic() - g.get("started", time.monotonic())) * 1000
+    text = g.get("query_text")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12] if text else "-"
+    log.info("%s %s %s %.1fms q=%s", request.method, request.path, response.status_code, ms, digest)
+    return response

@@ -1,0 +1,136 @@
+"""The service describes itself: SPARQL Service Description at ``/sparql``, VoID at ``/.well-known/void``.
+
+Both list exactly the formats of the one table (`formats.FORMATS`) and the counts of the served
+graph, computed once per graph version. A browser asking ``/sparql`` gets a minimal query form.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, request, url_for
+
+from ..formats import DATASET, FORMATS, GRAPH, RESULTS
+from ..negotiation import choose_format, parse_accept
+from ..vocab import PREFIXES, SD, VOID
+from .state import service
+
+bp = Blueprint("describe", __name__)
+
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+W3C_FORMATS = "http://www.w3.org/ns/formats/"
+# W3C's IRI for each format of the table (https://www.w3.org/ns/formats/); a test checks it covers FORMATS.
+FORMAT_IRIS = {"trig": "TriG", "nq": "N-Quads", "jsonld": "JSON-LD", "ttl": "Turtle", "nt": "N-Triples",
+               "rdfxml": "RDF_XML", "json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML",
+               "csv": "SPARQL_Results_CSV", "tsv": "SPARQL_Results_TSV"}
+PREFIXES_OUT = {**PREFIXES, "sd": str(SD), "void": str(VOID)}
+
+
+def _n(iri: str) -> ox.NamedNode:
+    return ox.NamedNode(iri)
+
+
+def graph_counts() -> dict[str, int]:
+    """Triples per named graph, once per graph version."""
+    svc = service()
+
+    def count() -> dict[str, int]:
+        rows = svc.kg.store.query("SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+        return {r["g"].value: int(r["n"].value) for r in rows if isinstance(r["g"], ox.NamedNode)}
+    return svc.cached(("graph-counts", svc.kg.version), count)
+
+
+def service_description(endpoint: str) -> list[ox.Triple]:
+    svc = service()
+    me, triples = _n(endpoint), []
+    triples += [ox.Triple(me, RDF_TYPE, _n(SD["Service"])), ox.Triple(me, _n(SD["endpoint"]), me),
+                ox.Triple(me, _n(SD["supportedLanguage"]), _n(SD["SPARQL11Query"]))]
+    triples += [ox.Triple(me, _n(SD["resultFormat"]), _n(W3C_FORMATS + FORMAT_IRIS[f.name])) for f in FORMATS]
+    if svc.kg.union_default_graph:
+        triples.append(ox.Triple(me, _n(SD["feature"]), _n(SD["UnionDefaultGraph"])))
+    dataset, default = ox.BlankNode("dataset"), ox.BlankNode("default")
+    triples += [ox.Triple(me, _n(SD["defaultDataset"]), dataset), ox.Triple(dataset, RDF_TYPE, _n(SD["Dataset"])),
+                ox.Triple(dataset, _n(SD["defaultGraph"]), default), ox.Triple(default, RDF_TYPE, _n(SD["Graph"])),
+                ox.Triple(default, _n(VOID["triples"]), ox.Literal(str(_default_size()), datatype=_XSD_INTEGER))]
+    for i, (name, size) in enumerate(sorted(graph_counts().items())):
+        named, graph = ox.BlankNode(f"named{i}"), ox.BlankNode(f"graph{i}")
+        triples += [ox.Triple(dataset, _n(SD["namedGraph"]), named), ox.Triple(named, _n(SD["name"]), _n(name)),
+                    ox.Triple(named, _n(SD["graph"]), graph),
+                    ox.Triple(graph, _n(VOID["triples"]), ox.Literal(str(size), datatype=_XSD_INTEGER))]
+    return triples
+
+
+_XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+
+
+def _default_size() -> int:
+    svc = service()
+    if svc.kg.union_default_graph:
+        return _void_counts()["triples"]
+    return sum(1 for _ in svc.kg.store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+
+
+def _void_counts() -> dict[str, int]:
+    svc = service()
+
+    def count() -> dict[str, int]:
+        query = ("SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) "
+                 "(COUNT(DISTINCT ?o) AS ?objects) { SELECT DISTINCT ?s ?p ?o { { ?s ?p ?o } UNION "
+                 "{ GRAPH ?g { ?s ?p ?o } } } }")
+        row = next(iter(svc.kg.store.query(query)))
+        counts = {k: int(row[k].value) for k in ("triples", "subjects", "properties", "objects")}
+        counts["classes"] = int(next(iter(svc.kg.store.query(
+            "SELECT (COUNT(DISTINCT ?c) AS ?n) { { ?x a ?c } UNION { GRAPH ?g { ?x a ?c } } }")))["n"].value)
+        return counts
+    return svc.cached(("void-counts", svc.kg.version), count)
+
+
+def wants_html() -> bool:
+    """A browser (text/html preferred over every RDF format) gets the form, anything else RDF."""
+    ranges = parse_accept(request.headers.get("Accept"))
+    html = max((r.q for r in ranges if (r.type, r.subtype) in (("text", "html"), ("application", "xhtml+xml"))),
+               default=0.0)
+    rdf = max((r.q for r in ranges for f in FORMATS if f.kind != RESULTS and r.type != "*" and r.matches(f.media_type)),
+              default=0.0)
+    return html > 0 and html >= rdf
+
+
+def service_description_response() -> Response:
+    if wants_html():
+        return Response(QUERY_FORM.format(endpoint=escape(request.base_url)), content_type="text/html; charset=utf-8")
+    fmt = choose_format(request.headers.get("Accept"), [GRAPH, DATASET], request.args.getlist("format"))
+    body = ox.serialize(service_description(request.base_url), format=fmt.oxigraph, prefixes=PREFIXES_OUT)
+    return Response(body, content_type=fmt.media_type, headers={"Vary": "Accept"})
+
+
+@bp.route("/.well-known/void")
+def void() -> Response:
+    """VoID: the dataset, its size, its named graphs as subsets, its endpoint and its dumps."""
+    me = _n(request.base_url)
+    triples = [ox.Triple(me, RDF_TYPE, _n(VOID["Dataset"])),
+               ox.Triple(me, _n(VOID["sparqlEndpoint"]), _n(url_for("sparql.sparql", _external=True)))]
+    for key, value in _void_counts().items():
+        prop = {"subjects": "distinctSubjects", "objects": "distinctObjects"}.get(key, key)
+        triples.append(ox.Triple(me, _n(VOID[prop]), ox.Literal(str(value), datatype=_XSD_INTEGER)))
+    for fmt in FORMATS:
+        if fmt.kind != RESULTS:
+            triples.append(ox.Triple(me, _n(VOID["dataDump"]), _n(request.url_root + f"dump.{fmt.name}")))
+    for name, size in sorted(graph_counts().items()):
+        subset = _n(name)
+        triples += [ox.Triple(me, _n(VOID["subset"]), subset), ox.Triple(subset, RDF_TYPE, _n(VOID["Dataset"])),
+                    ox.Triple(subset, _n(VOID["triples"]), ox.Literal(str(size), datatype=_XSD_INTEGER))]
+    fmt = choose_format(request.headers.get("Accept"), [GRAPH, DATASET], request.args.getlist("format"))
+    body = ox.serialize(triples, format=fmt.oxigraph, prefixes=PREFIXES_OUT)
+    return Response(body, content_type=fmt.media_type, headers={"Vary": "Accept"})
+
+
+QUERY_FORM = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>SPARQL endpoint</title></head>
+<body><h1>SPARQL endpoint</h1>
+<form method="get" action="{endpoint}">
+<p><textarea name="query" rows="12" cols="80">SELECT * WHERE {{ ?s ?p ?o }} LIMIT 10</textarea></p>
+<p><label>Format <select name="format"><option>json</option><option>xml</option><option>csv</option>
+<option>tsv</option><option>ttl</option><option>nt</option><option>jsonld</option><option>rdfxml</option></select>
+</label> <button type="submit">Run</button></p></form></body></html>
+"""

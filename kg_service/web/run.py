@@ -1,0 +1,77 @@
+"""Answer one SPARQL query over HTTP: check it, pick the format, run it in a worker, build the response.
+
+Shared by the protocol endpoint (`sparql`) and the named queries (`named`), so both have the same
+limits, formats, truncation signal and metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from flask import Response, g, request
+
+from ..formats import DATASET, GRAPH, RESULTS
+from ..limits import QueryTimeout, TooManyRows, limits_for
+from ..negotiation import NotAcceptable, choose_format
+from .guard import inspect_query
+from .state import service
+from .workers import Job
+
+FORMAT_PARAMS = ("format", "output", "results")
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """A query and its protocol options, however they came (GET, form POST or direct POST)."""
+
+    text: str
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    bindings: tuple[tuple[str, object], ...] = ()
+
+
+def format_overrides(params: Mapping[str, Sequence[str]]) -> list[str]:
+    """Every ``format=``/``output=``/``results=`` value, in order (SPARQLWrapper sends several)."""
+    return [v for name in FORMAT_PARAMS for v in params.get(name, ())]
+
+
+def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response:
+    """Run `query` within the limits `params` allow and return the negotiated response."""
+    svc = service()
+    g.query_text = query.text
+    shape = inspect_query(query.text)
+    kinds = [GRAPH, DATASET] if shape.is_graph else [RESULTS]
+    try:
+        fmt = choose_format(request.headers.get("Accept"), kinds, format_overrides(params))
+    except NotAcceptable:
+        if shape.form is not None:
+            raise
+        fmt = choose_format(None, kinds)  # not a query at all: let the parser's 400 speak
+    limits = limits_for(svc.settings, {k: v[0] for k, v in params.items() if v})
+    union = svc.kg.union_default_graph and not shape.has_from and not query.default_graphs
+    job = Job(query.text, fmt.name, limits.max_rows, union, query.default_graphs, query.named_graphs,
+              query.bindings)
+    gone = request.environ.get("waitress.client_disconnected") or (lambda: False)
+    try:
+        result = svc.pool.run(svc.kg.version, job, timeout_s=limits.timeout_s, gone=gone)
+    except QueryTimeout:
+        with svc.metrics.lock:
+            svc.metrics.timeouts += 1
+        raise
+    svc.metrics.observe_query(result.seconds)
+    if result.truncated and limits.strict:
+        raise TooManyRows(f"the result has more than {limits.max_rows} rows; ask for fewer (LIMIT) or drop strict")
+    response = Response(result.body, content_type=_content_type(fmt.media_type))
+    response.headers["Vary"] = "Accept"
+    response.headers["X-KG-Rows"] = str(result.rows)
+    if result.truncated:
+        with svc.metrics.lock:
+            svc.metrics.truncated += 1
+        response.headers["X-KG-Truncated"] = "true"
+        response.headers["Warning"] = f'199 kg-service "result truncated to the first {limits.max_rows} rows"'
+    return response
+
+
+def _content_type(media_type: str) -> str:
+    return media_type + "; charset=utf-8" if media_type.startswith("text/") else media_type

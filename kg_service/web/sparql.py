@@ -1,0 +1,72 @@
+"""The SPARQL 1.1 Protocol query operation at ``/sparql`` (read-only).
+
+A query comes as ``query=`` by GET or form POST, or as an ``application/sparql-query`` body, with
+``default-graph-uri``/``named-graph-uri`` in the URL or the form. Updates, in any of their shapes,
+are refused. Without a query the endpoint describes itself (SPARQL Service Description) for an RDF
+client and shows a query form to a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from flask import Blueprint, Response, request
+
+from ..errors import KgError, Location, UsageError
+from .describe import service_description_response
+from .guard import ReadOnly
+from .run import QueryRequest, answer
+
+bp = Blueprint("sparql", __name__)
+
+FORM = "application/x-www-form-urlencoded"
+DIRECT = "application/sparql-query"
+UPDATE = "application/sparql-update"
+
+
+class UnsupportedMediaType(KgError):
+    http_status = 415
+    kind = "unsupported-media-type"
+
+
+@bp.route("/sparql", methods=["GET", "POST"])
+def sparql() -> Response:
+    """One view for every shape of the query operation; `read_query` tells them apart."""
+    params = {k: request.args.getlist(k) for k in request.args}
+    if request.method == "POST" and request.mimetype == FORM:
+        params.update({k: request.form.getlist(k) for k in request.form})
+    query = read_query(params)
+    if query is None:
+        if request.method == "POST":
+            raise UsageError("no query: send query= (form) or an application/sparql-query body",
+                             Location(field="query"))
+        return service_description_response()
+    return answer(query, params)
+
+
+def read_query(params: Mapping[str, Sequence[str]]) -> QueryRequest | None:
+    """The query of this request, or None for a plain GET; raises for updates and malformed requests."""
+    if "update" in params or request.mimetype == UPDATE:
+        raise ReadOnly("SPARQL Update is not allowed: this endpoint is read-only", Location(field="update"))
+    texts = list(params.get("query", ()))
+    if request.method == "POST":
+        if request.mimetype == DIRECT:
+            if texts:
+                raise UsageError("send the query either in the body or as query=, not both", Location(field="query"))
+            texts = [_body_text()]
+        elif request.mimetype != FORM:
+            raise UnsupportedMediaType(f"POST a query as {FORM} (query=...) or as {DIRECT}, not as "
+                                       f"{request.mimetype or 'a body without Content-Type'}")
+    if not texts:
+        return None
+    if len(texts) > 1:
+        raise UsageError("more than one query= parameter: send one query per request", Location(field="query"))
+    return QueryRequest(texts[0], tuple(params.get("default-graph-uri", ())), tuple(params.get("named-graph-uri", ())))
+
+
+def _body_text() -> str:
+    charset = request.mimetype_params.get("charset", "utf-8")
+    try:
+        return request.get_data().decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        raise UsageError(f"the query body is not valid {charset}", Location(field="query")) from None

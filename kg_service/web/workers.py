@@ -1,0 +1,235 @@
+"""A bounded pool of worker processes that run SPARQL queries and can be stopped.
+
+pyoxigraph cannot cancel a running query, and a thread cannot be killed, so every query runs in a
+worker process: on timeout (or when the client has gone away) the parent kills that worker and the
+next request starts a fresh one, while the other workers keep answering. Each worker loads a
+dataset once, from N-Quads bytes the parent sends the first time it needs it, and keeps the last
+few (so one pool can serve several graphs, as the conformance tests do). Results are serialised in
+the worker and come back as bytes, with the row cap applied there.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import islice
+
+import pyoxigraph as ox
+
+from ..errors import KgError, QueryError
+from ..formats import find_format
+from ..limits import QueryTimeout
+from ..store import KnowledgeGraph
+from ..vocab import PREFIXES
+from .guard import refuse_update
+from .solutions import WRITERS
+
+log = logging.getLogger(__name__)
+KEEP_DATASETS = 4
+
+
+@dataclass(frozen=True)
+class Job:
+    """One query to run: text, dataset options, format name to write and the row cap."""
+
+    text: str
+    fmt: str
+    max_rows: int
+    union: bool = False
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    bindings: tuple[tuple[str, object], ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    kind: str  # bindings, boolean or triples
+    rows: int
+    truncated: bool
+    seconds: float = 0.0
+
+
+class RemoteError(KgError):
+    """A user error raised in a worker, carried back with its status and kind."""
+
+    def __init__(self, status: int, kind: str, message: str):
+        super().__init__(message)
+        self.http_status, self.kind = status, kind
+
+
+class ClientGone(KgError):
+    """The client closed the connection; its query was stopped (nginx's 499)."""
+
+    http_status = 499
+    kind = "client-gone"
+
+
+def execute(store: ox.Store, job: Job) -> Answer:
+    """Run `job` on `store` and serialise at most `job.max_rows` rows (triples for a graph)."""
+    started = time.monotonic()
+    kg = KnowledgeGraph(store, union_default_graph=job.union, version="")
+    try:
+        raw = kg.query(job.text, default_graphs=job.default_graphs, named_graphs=job.named_graphs,
+                       bindings=dict(job.bindings) or None)
+    except QueryError:
+        refuse_update(job.text)
+        raise
+    fmt = find_format(job.fmt)
+    if isinstance(raw, ox.QueryBoolean):
+        if fmt.name not in WRITERS:
+            raise QueryError(f"an ASK result cannot be written as {fmt.label}")
+        return Answer(raw.serialize(format=fmt.oxigraph), "boolean", 1, False, time.monotonic() - started)
+    if isinstance(raw, ox.QueryTriples):
+        if fmt.name in WRITERS:
+            raise QueryError(f"a graph result cannot be written as {fmt.label}")
+        triples = list(islice(raw, job.max_rows + 1))
+        body = ox.serialize(triples[:job.max_rows], format=fmt.oxigraph, prefixes=PREFIXES)
+        return Answer(body, "triples", min(len(triples), job.max_rows), len(triples) > job.max_rows,
+                      time.monotonic() - started)
+    if fmt.name not in WRITERS:
+        raise QueryError(f"SELECT results cannot be written as {fmt.label}")
+    variables = [v.value for v in raw.variables]
+    rows = [list(s) for s in islice(raw, job.max_rows + 1)]
+    body = WRITERS[fmt.name](variables, rows[:job.max_rows])
+    return Answer(body, "bindings", min(len(rows), job.max_rows), len(rows) > job.max_rows,
+                  time.monotonic() - started)
+
+
+def serve_jobs(conn: multiprocessing.connection.Connection) -> None:
+    """The worker's loop: load datasets and run jobs until the parent closes the pipe."""
+    stores: OrderedDict[str, ox.Store] = OrderedDict()
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] == "load":
+            _, version, data = message
+            store = ox.Store()
+            store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
+            stores[version] = store
+            while len(stores) > KEEP_DATASETS:
+                stores.popitem(last=False)
+            continue
+        _, version, job = message
+        try:
+            stores.move_to_end(version)
+            conn.send(("ok", execute(stores[version], job)))
+        except KgError as exc:
+            conn.send(("error", exc.http_status, exc.kind, exc.message))
+        except Exception:  # our fault: the parent logs it and answers 500
+            conn.send(("crash", traceback.format_exc()))
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: multiprocessing.connection.Connection
+    loaded: list[str] = field(default_factory=list)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(timeout=2)
+        self.conn.close()
+
+
+class WorkerPool:
+    """At most `size` worker processes; a request waits for a free one within its own time limit."""
+
+    def __init__(self, size: int = 2, *, method: str = "forkserver"):
+        self.size = size
+        self._ctx = multiprocessing.get_context(method)
+        if method == "forkserver":
+            self._ctx.set_forkserver_preload([__name__])
+        self._slots = threading.BoundedSemaphore(size)
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._data: dict[str, bytes] = {}
+        self.stopped = 0  # workers killed on timeout or disconnect, for /metrics
+
+    def register(self, kg: KnowledgeGraph) -> None:
+        """Make `kg` available to the workers (its N-Quads are sent to each worker once)."""
+        if kg.version not in self._data:
+            self._data[kg.version] = kg.store.dump(format=ox.RdfFormat.N_QUADS)
+
+    def warm_up(self, version: str) -> None:
+        """Start every worker and load `version`, so the first queries do not pay for it."""
+        workers = [self._take() for _ in range(self.size - len(self._idle))]
+        for worker in workers:
+            self._load(worker, version)
+        with self._lock:
+            self._idle.extend(workers)
+
+    def run(self, version: str, job: Job, *, timeout_s: float,
+            gone: Callable[[], bool] = lambda: False) -> Answer:
+        """Run `job` on dataset `version`; raises QueryTimeout, ClientGone or the query's own error."""
+        deadline = time.monotonic() + timeout_s
+        if not self._slots.acquire(timeout=timeout_s):
+            raise QueryTimeout(f"every query worker stayed busy for {timeout_s:g} s; try again later")
+        worker = None
+        try:
+            worker = self._take()
+            self._load(worker, version)
+            worker.conn.send(("run", version, job))
+            reply = self._wait(worker, deadline, timeout_s, gone)
+            with self._lock:
+                self._idle.append(worker)
+            worker = None
+        finally:
+            if worker is not None:
+                self.stopped += 1
+                worker.kill()
+            self._slots.release()
+        return _answer(reply)
+
+    def _wait(self, worker: _Worker, deadline: float, timeout_s: float, gone: Callable[[], bool]) -> tuple:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise QueryTimeout(f"the query ran longer than {timeout_s:g} s and was stopped")
+            if worker.conn.poll(min(0.05, remaining)):
+                return worker.conn.recv()
+            if gone():
+                raise ClientGone("the client closed the connection; the query was stopped")
+            if not worker.process.is_alive():
+                raise RuntimeError(f"query worker died with exit code {worker.process.exitcode}")
+
+    def _take(self) -> _Worker:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=serve_jobs, args=(child,), daemon=True, name="kg-query-worker")
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def _load(self, worker: _Worker, version: str) -> None:
+        # Mirrors the worker's least-recently-used list: a load or a run moves `version` to the end.
+        if version in worker.loaded:
+            worker.loaded.remove(version)
+        else:
+            worker.conn.send(("load", version, self._data[version]))
+        worker.loaded = (worker.loaded + [version])[-KEEP_DATASETS:]
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
+
+
+def _answer(reply: tuple) -> Answer:
+    if reply[0] == "ok":
+        return reply[1]
+    if reply[0] == "error":
+        raise RemoteError(*reply[1:])
+    log.error("query worker failed:\n%s", reply[1])
+    raise RuntimeError("query worker failed")
