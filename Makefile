@@ -17,11 +17,11 @@ serve: $(STAMP)
 	$(BIN)/kg-service serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
-	$(BIN)/ruff check kg_service tests bench
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check kg_service tests bench
+	$(BIN)/ruff check .
 
 build: $(STAMP)
 	$(BIN)/kg-service build
