@@ -111,6 +111,22 @@ def query(query: str, fmt: str, params: tuple[str, ...]) -> None:
         sys.stdout.buffer.write(result.serialize(find_format(fmt)))
 
 
+@cli.command(help="Serve the graph over HTTP (SPARQL 1.1 Protocol, Graph Store reads, dumps) with waitress. "
+             "Without --data it serves the seeds, with the union of the named graphs as the default graph.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8000, show_default=True, type=int, help="port to listen on")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="serve this RDF dataset file (N-Quads, TriG, Turtle, N-Triples, RDF/XML) instead of the seeds")
+@click.option("--store", "store_url", help="remote SPARQL server URL or store folder (not yet supported)")
+@click.option("--union-default-graph/--no-union-default-graph", default=None,
+              help="default graph = union of the named graphs (default: on for the seeds, off for --data)")
+def serve(host: str, port: int, data: Path | None, store_url: str | None, union_default_graph: bool | None) -> None:
+    from .web.serve import run_server
+
+    run_server(_settings(), host=host, port=port, data=data, store_url=store_url,
+               union_default_graph=union_default_graph)
+
+
 def _parse_param(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name:

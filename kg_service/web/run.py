@@ -51,7 +51,7 @@ def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response
     limits = limits_for(svc.settings, {k: v[0] for k, v in params.items() if v})
     union = svc.kg.union_default_graph and not shape.has_from and not query.default_graphs
     job = Job(query.text, fmt.name, limits.max_rows, union, query.default_graphs, query.named_graphs,
-              query.bindings)
+              query.bindings, base_iri=request.base_url)
     gone = request.environ.get("waitress.client_disconnected") or (lambda: False)
     try:
         result = svc.pool.run(svc.kg.version, job, timeout_s=limits.timeout_s, gone=gone)

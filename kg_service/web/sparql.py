@@ -65,8 +65,11 @@ def read_query(params: Mapping[str, Sequence[str]]) -> QueryRequest | None:
 
 
 def _body_text() -> str:
-    charset = request.mimetype_params.get("charset", "utf-8")
+    """The body as UTF-8, which the SPARQL Protocol requires; another charset is refused with 415."""
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(f"send the query in UTF-8, not {charset}")
     try:
-        return request.get_data().decode(charset)
-    except (UnicodeDecodeError, LookupError):
-        raise UsageError(f"the query body is not valid {charset}", Location(field="query")) from None
+        return request.get_data().decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError("the query body is not valid UTF-8", Location(field="query")) from None

@@ -22,7 +22,7 @@ from itertools import islice
 
 import pyoxigraph as ox
 
-from ..errors import KgError, QueryError
+from ..errors import KgError, Location, QueryError
 from ..formats import find_format
 from ..limits import QueryTimeout
 from ..store import KnowledgeGraph
@@ -45,6 +45,7 @@ class Job:
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     bindings: tuple[tuple[str, object], ...] = ()
+    base_iri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,38 @@ class ClientGone(KgError):
 def execute(store: ox.Store, job: Job) -> Answer:
     """Run `job` on `store` and serialise at most `job.max_rows` rows (triples for a graph)."""
     started = time.monotonic()
-    kg = KnowledgeGraph(store, union_default_graph=job.union, version="")
     try:
-        raw = kg.query(job.text, default_graphs=job.default_graphs, named_graphs=job.named_graphs,
-                       bindings=dict(job.bindings) or None)
+        return _execute(store, job, started)
     except QueryError:
         refuse_update(job.text)
         raise
+    except RuntimeError as exc:  # pyoxigraph's evaluation errors (unsupported function, ...): the query's
+        raise QueryError(f"the query cannot be evaluated: {exc}") from None
+
+
+def _query(store: ox.Store, job: Job) -> object:
+    """`KnowledgeGraph.query`, plus the request's base IRI so relative IRIs in the query resolve."""
+    if job.base_iri is None:
+        kg = KnowledgeGraph(store, union_default_graph=job.union, version="")
+        return kg.query(job.text, default_graphs=job.default_graphs, named_graphs=job.named_graphs,
+                        bindings=dict(job.bindings) or None)
+    options: dict[str, object] = {"base_iri": job.base_iri}
+    if job.default_graphs:
+        options["default_graph"] = [ox.NamedNode(iri) for iri in job.default_graphs]
+    elif job.union:
+        options["use_default_graph_as_union"] = True
+    if job.named_graphs:
+        options["named_graphs"] = [ox.NamedNode(iri) for iri in job.named_graphs]
+    if job.bindings:
+        options["substitutions"] = {ox.Variable(name): value for name, value in job.bindings}
+    try:
+        return store.query(job.text, **options)
+    except SyntaxError as exc:
+        raise QueryError(f"SPARQL syntax error: {exc}", Location(field="query")) from None
+
+
+def _execute(store: ox.Store, job: Job, started: float) -> Answer:
+    raw = _query(store, job)
     fmt = find_format(job.fmt)
     if isinstance(raw, ox.QueryBoolean):
         if fmt.name not in WRITERS:

@@ -1,0 +1,198 @@
+"""The SPARQL 1.1 Protocol query operation at /sparql: shapes of requests, formats, refusals, limits."""
+
+from __future__ import annotations
+
+import pytest
+from rdflib import Graph, URIRef
+
+from kg_service.formats import FORMATS
+from kg_service.web.describe import FORMAT_IRIS
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+CONSTRUCT = "CONSTRUCT WHERE { ?s a ?c } LIMIT 5"
+# rdflib's JSON-LD parser still builds a ConjunctiveGraph internally (rdflib 7.x).
+pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
+RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+def count_of(response) -> int:
+    return int(response.get_json()["results"]["bindings"][0]["n"]["value"])
+
+
+def test_sparql_get_answers_select_as_json_by_default(client, kg):
+    response = client.get("/sparql", query_string={"query": COUNT})
+    assert response.status_code == 200
+    assert response.mimetype == "application/sparql-results+json"
+    assert count_of(response) == len(kg)
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_sparql_post_form_and_direct_body_give_the_same_answer(client):
+    form = client.post("/sparql", data={"query": COUNT})
+    direct = client.post("/sparql", data=COUNT, content_type="application/sparql-query")
+    assert form.status_code == direct.status_code == 200
+    assert count_of(form) == count_of(direct)
+
+
+@pytest.mark.parametrize("accept,media_type", [
+    ("application/sparql-results+xml", "application/sparql-results+xml"),
+    ("text/csv", "text/csv"), ("text/tab-separated-values", "text/tab-separated-values"),
+    ("application/json", "application/sparql-results+json"),
+    ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "application/sparql-results+xml"),
+])
+def test_sparql_select_format_follows_accept(client, accept, media_type):
+    response = client.get("/sparql", query_string={"query": COUNT}, headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.mimetype == media_type
+
+
+@pytest.mark.parametrize("name,media_type,rdflib_format", [
+    ("ttl", "text/turtle", "turtle"), ("nt", "application/n-triples", "nt"),
+    ("jsonld", "application/ld+json", "json-ld"), ("rdfxml", "application/rdf+xml", "xml"),
+])
+def test_sparql_construct_in_every_graph_format_parses(client, name, media_type, rdflib_format):
+    response = client.get("/sparql", query_string={"query": CONSTRUCT, "format": name})
+    assert response.status_code == 200 and response.mimetype == media_type
+    assert len(Graph().parse(data=response.data, format=rdflib_format)) == 5
+
+
+def test_sparql_format_parameter_overrides_accept(client):
+    response = client.get("/sparql", query_string={"query": COUNT, "format": "csv"}, headers={"Accept": "text/html"})
+    assert response.mimetype == "text/csv"
+
+
+def test_sparql_unacceptable_format_is_406(client):
+    response = client.get("/sparql", query_string={"query": COUNT}, headers={"Accept": "image/png"})
+    assert response.status_code == 406
+    assert response.get_json()["error"] == "not-acceptable"
+
+
+def test_sparql_malformed_query_is_400_with_the_parser_message(client):
+    response = client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p }"})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "bad-query" and "syntax" in body["message"]
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_sparql_post_with_unknown_content_type_is_415(client):
+    response = client.post("/sparql", data=COUNT, content_type="text/plain")
+    assert response.status_code == 415
+
+
+@pytest.mark.parametrize("request_kwargs", [
+    {"method": "GET", "query_string": {"query": "INSERT DATA { <urn:a> <urn:b> <urn:c> }"}},
+    {"method": "GET", "query_string": {"query": "LOAD <http://example.org/data.ttl>"}},
+    {"method": "POST", "data": {"update": "CLEAR ALL"}},
+    {"method": "POST", "data": "DROP ALL", "content_type": "application/sparql-update"},
+])
+def test_sparql_updates_are_refused(client, request_kwargs):
+    response = client.open("/sparql", **request_kwargs)
+    assert response.status_code == 403
+    assert "read-only" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+    "select * { service silent <http://example.org/sparql> { ?s ?p ?o } }",
+])
+def test_sparql_service_is_refused(client, query):
+    response = client.get("/sparql", query_string={"query": query})
+    assert response.status_code == 400
+    assert "SERVICE is disabled" in response.get_json()["message"]
+
+
+def test_sparql_service_in_strings_comments_and_iris_is_allowed(client):
+    query = 'SELECT ?service { BIND("SERVICE" AS ?service) FILTER(?service != <http://x/SERVICE>) } # SERVICE'
+    assert client.get("/sparql", query_string={"query": query}).status_code == 200
+
+
+def test_sparql_from_iri_is_never_dereferenced(client):
+    response = client.get("/sparql", query_string={"query": "SELECT * FROM <file:///etc/passwd> { ?s ?p ?o }"})
+    assert response.status_code == 200
+    assert response.get_json()["results"]["bindings"] == []
+
+
+def test_sparql_default_graph_uri_selects_the_dataset(client, kg):
+    graph = "https://w3id.org/kg-service/graph/meta"
+    one = client.get("/sparql", query_string={"query": COUNT, "default-graph-uri": graph})
+    assert 0 < count_of(one) < len(kg)
+    named = client.get("/sparql", query_string={"query": "SELECT DISTINCT ?g { GRAPH ?g { ?s ?p ?o } }",
+                                                "named-graph-uri": graph})
+    assert [b["g"]["value"] for b in named.get_json()["results"]["bindings"]] == [graph]
+
+
+def test_sparql_row_cap_truncates_with_a_header_not_an_error(client):
+    response = client.get("/sparql", query_string={"query": "SELECT * { ?s ?p ?o }", "limit": "7"})
+    assert response.status_code == 200
+    assert response.headers["X-KG-Truncated"] == "true" and "Warning" in response.headers
+    assert len(response.get_json()["results"]["bindings"]) == 7
+
+
+def test_sparql_row_cap_with_strict_is_413(client):
+    response = client.get("/sparql", query_string={"query": "SELECT * { ?s ?p ?o }", "limit": "7", "strict": "1"})
+    assert response.status_code == 413
+
+
+def test_sparql_client_cannot_raise_the_limits(client, settings):
+    response = client.get("/sparql", query_string={"query": RUNAWAY, "timeout": "1000"})
+    assert response.status_code == 503
+    assert f"{settings.query_timeout_s:g} s" in response.get_json()["message"]
+
+
+def test_sparql_bad_limit_value_is_400(client):
+    assert client.get("/sparql", query_string={"query": COUNT, "timeout": "soon"}).status_code == 400
+
+
+def test_sparql_head_and_options(client):
+    head = client.head("/sparql", query_string={"query": COUNT})
+    assert head.status_code == 200 and head.data == b""
+    options = client.options("/sparql", headers={"Origin": "http://example.org"})
+    assert options.status_code == 200
+    assert "POST" in options.headers["Allow"] and options.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_sparql_errors_can_be_plain_text(client):
+    response = client.get("/sparql", query_string={"query": "nonsense"}, headers={"Accept": "text/plain"})
+    assert response.status_code == 400 and response.mimetype == "text/plain"
+
+
+def test_sparql_without_query_describes_the_service_in_rdf(client):
+    response = client.get("/sparql", headers={"Accept": "text/turtle"})
+    graph = Graph().parse(data=response.data, format="turtle")
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    served = {str(o) for _, p, o in graph if str(p) == sd + "resultFormat"}
+    assert served == {"http://www.w3.org/ns/formats/" + FORMAT_IRIS[f.name] for f in FORMATS}
+    assert any(str(p) == sd + "endpoint" and str(o) == "http://localhost/sparql" for s, p, o in graph)
+
+
+def test_sparql_without_query_shows_a_form_to_a_browser(client):
+    response = client.get("/sparql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert response.mimetype == "text/html" and b"<form" in response.data
+
+
+def test_every_format_has_a_w3c_iri():
+    assert set(FORMAT_IRIS) == {f.name for f in FORMATS}
+
+
+def test_unknown_route_is_a_json_404(client):
+    response = client.get("/nope")
+    assert response.status_code == 404 and response.get_json()["status"] == 404
+
+
+def test_void_has_counts(client, kg):
+    response = client.get("/.well-known/void", headers={"Accept": "application/n-triples"})
+    graph = Graph().parse(data=response.data, format="nt")
+    dataset = URIRef("http://localhost/.well-known/void")
+    triples = graph.value(dataset, URIRef("http://rdfs.org/ns/void#triples"))
+    assert 0 < int(triples) <= len(kg)  # distinct triples of the union; kg counts quads
+    assert len(list(graph.objects(dataset, URIRef("http://rdfs.org/ns/void#subset")))) == len(kg.graph_names())
+
+
+def test_healthz_and_metrics(client, kg):
+    health = client.get("/healthz").get_json()
+    assert health == {"status": "ok", "triples": len(kg), "version": kg.version}
+    client.get("/sparql", query_string={"query": COUNT})
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'kg_http_requests_total{method="GET",status="200"}' in text
+    assert "kg_query_seconds_count" in text and "kg_query_timeouts_total" in text
