@@ -111,3 +111,42 @@ class ValidationFailed(KgError):
     http_status = 422
     exit_code = 1
     kind = "validation-failed"
+
+
+class ReadOnly(KgError):
+    """The request asks to change the graph; this endpoint only reads."""
+
+    http_status = 403
+    kind = "read-only"
+
+
+class NotAcceptable(KgError):
+    """No format the client accepts can carry this response."""
+
+    http_status = 406
+    kind = "not-acceptable"
+
+
+class QueryTimeout(KgError):
+    """The query ran out of time and was stopped.
+
+    503, as Apache Jena Fuseki answers: the service could not answer this request with the resources
+    it grants one query. Not 504 (no upstream gateway here) nor 408 (the client was not slow).
+    """
+
+    http_status = 503
+    kind = "query-timeout"
+
+
+class TooManyRows(KgError):
+    """The result has more rows than allowed and the client asked for all or nothing (``strict=true``)."""
+
+    http_status = 413
+    kind = "too-many-rows"
+
+
+class ClientGone(KgError):
+    """The client closed the connection; its query was stopped (nginx's 499)."""
+
+    http_status = 499
+    kind = "client-gone"

@@ -10,29 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import KgError, Location, UsageError
+from .errors import Location, UsageError
 from .settings import Settings
 
 TIMEOUT_PARAMS = ("timeout",)
 ROW_PARAMS = ("limit", "max-rows", "maxrows")
-
-
-class QueryTimeout(KgError):
-    """The query ran out of time and was stopped.
-
-    503, as Apache Jena Fuseki answers: the service could not answer this request with the resources
-    it grants one query. Not 504 (no upstream gateway here) nor 408 (the client was not slow).
-    """
-
-    http_status = 503
-    kind = "query-timeout"
-
-
-class TooManyRows(KgError):
-    """The result has more rows than allowed and the client asked for all or nothing (``strict=true``)."""
-
-    http_status = 413
-    kind = "too-many-rows"
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .errors import KgError
+from .errors import NotAcceptable
 from .formats import DATASET, FORMATS, GRAPH, RESULTS, Format, find_format  # noqa: F401 - RESULTS: doctests
 
 # Names clients use for a format whose meaning depends on what the response carries:
 # SPARQLWrapper asks `format=xml` for RDF/XML of a CONSTRUCT and `format=json` for JSON-LD.
 _GRAPH_NAMES = {"xml": "rdfxml", "rdf+xml": "rdfxml", "json": "jsonld", "n3": "ttl"}
-
-
-class NotAcceptable(KgError):
-    """No format the client accepts can carry this response."""
-
-    http_status = 406
-    kind = "not-acceptable"
 
 
 @dataclass(frozen=True)
@@ -124,7 +117,7 @@ def choose_format(accept: str | None, kinds: Sequence[str], overrides: Sequence[
     'csv'
     >>> choose_format("text/html", [RESULTS])
     Traceback (most recent call last):
-    kg_service.negotiation.NotAcceptable: no acceptable format: this response can be one of application/sparql-results+json, application/sparql-results+xml, text/csv, text/tab-separated-values
+    kg_service.errors.NotAcceptable: no acceptable format: this response can be one of application/sparql-results+json, application/sparql-results+xml, text/csv, text/tab-separated-values
     """  # noqa: E501
     possible = candidates(*kinds)
     offered = ", ".join(f.media_type for f in possible)

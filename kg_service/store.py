@@ -18,6 +18,7 @@ from rdflib import Dataset
 
 from .errors import InputError, Location, QueryError
 from .formats import DATASET, RESULTS, Format
+from .guard import inspect_query, refuse_update
 from .vocab import PREFIXES
 
 # file suffix -> Oxigraph format, for `serve --data FILE` and `validate FILE`
@@ -77,18 +78,20 @@ class KnowledgeGraph:
                    quads=quads)
 
     def query(self, text: str, *, default_graphs: Iterable[str] = (), named_graphs: Iterable[str] = (),
-              bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None) -> object:
+              bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None, base_iri: str | None = None) -> object:
         """Run a SPARQL query; raises QueryError with the parser's message for a malformed one.
 
         `default_graphs`/`named_graphs` are the protocol's dataset IRIs; when given they replace the
-        store's default and named graphs, as the SPARQL 1.1 Protocol says. `bindings` are values for
-        variables (SEP-0007 substitution): parameters are bound as values, never spliced into text.
+        store's default and named graphs, as the SPARQL 1.1 Protocol says. The union default graph
+        applies only when neither they nor the query's own FROM name a dataset: Oxigraph's union
+        option would otherwise override FROM. `bindings` are values for variables (SEP-0007):
+        parameters are bound as values, never spliced into text. `base_iri` resolves relative IRIs.
         """
-        options: dict[str, object] = {}
+        options: dict[str, object] = {"base_iri": base_iri}
         defaults, named = list(default_graphs), list(named_graphs)
         if defaults:
             options["default_graph"] = [ox.NamedNode(iri) for iri in defaults]
-        elif self.union_default_graph:
+        elif self.union_default_graph and not inspect_query(text).has_from:
             options["use_default_graph_as_union"] = True
         if named:
             options["named_graphs"] = [ox.NamedNode(iri) for iri in named]
@@ -97,7 +100,10 @@ class KnowledgeGraph:
         try:
             return self.store.query(text, **options)
         except SyntaxError as exc:
+            refuse_update(text)
             raise QueryError(f"SPARQL syntax error: {exc}", Location(field="query")) from None
+        except RuntimeError as exc:  # pyoxigraph's evaluation errors (an unsupported function, ...)
+            raise QueryError(f"the query cannot be evaluated: {exc}", Location(field="query")) from None
 
     def dump(self, fmt: Format) -> bytes:
         """The whole dataset in `fmt`; a graph-only format gets the union of all graphs."""

@@ -193,3 +193,11 @@ def test_dumps_parse_in_an_independent_parser(kg, tmp_path, fmt):
     expected = len(Dataset().parse(data=data, format=find_format(fmt).rdflib)) if find_format(fmt).kind == GRAPH \
         else sum(len(g) for g in Dataset().parse(data=data, format=find_format(fmt).rdflib).graphs())
     assert f"returned {expected} " in done.stderr
+
+
+def test_from_names_the_dataset_even_when_the_default_graph_is_the_union(build, kg):
+    graph = article_graph("000_c02e92ecd0172843")
+    count = "SELECT (COUNT(*) AS ?n) {} { ?s ?p ?o }"
+    only = next(iter(kg.query(count.format(f"FROM <{graph}>"))))["n"].value
+    union = next(iter(kg.query(count.format(""))))["n"].value
+    assert int(only) == len(build.dataset.graph(graph)) < int(union)

@@ -25,10 +25,10 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
 from rdflib.query import Result
 
+from kg_service.guard import inspect_query
 from kg_service.settings import Settings
 from kg_service.store import KnowledgeGraph
 from kg_service.web import create_app
-from kg_service.web.guard import inspect_query
 
 SUITE = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "sparql11"
 if not SUITE.is_dir():

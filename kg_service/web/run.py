@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from flask import Response, g, request
 
+from ..errors import NotAcceptable, QueryTimeout, TooManyRows
 from ..formats import DATASET, GRAPH, RESULTS
-from ..limits import QueryTimeout, TooManyRows, limits_for
-from ..negotiation import NotAcceptable, choose_format
-from .guard import inspect_query
+from ..guard import inspect_query
+from ..limits import limits_for
+from ..negotiation import choose_format
 from .state import service
 from .workers import Job
 
@@ -49,9 +50,8 @@ def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response
             raise
         fmt = choose_format(None, kinds)  # not a query at all: let the parser's 400 speak
     limits = limits_for(svc.settings, {k: v[0] for k, v in params.items() if v})
-    union = svc.kg.union_default_graph and not shape.has_from and not query.default_graphs
-    job = Job(query.text, fmt.name, limits.max_rows, union, query.default_graphs, query.named_graphs,
-              query.bindings, base_iri=request.base_url)
+    job = Job(query.text, fmt.name, limits.max_rows, svc.kg.union_default_graph, query.default_graphs,
+              query.named_graphs, query.bindings, base_iri=request.base_url)
     gone = request.environ.get("waitress.client_disconnected") or (lambda: False)
     try:
         result = svc.pool.run(svc.kg.version, job, timeout_s=limits.timeout_s, gone=gone)

@@ -12,9 +12,8 @@ from collections.abc import Mapping, Sequence
 
 from flask import Blueprint, Response, request
 
-from ..errors import KgError, Location, UsageError
+from ..errors import KgError, Location, ReadOnly, UsageError
 from .describe import service_description_response
-from .guard import ReadOnly
 from .run import QueryRequest, answer
 
 bp = Blueprint("sparql", __name__)

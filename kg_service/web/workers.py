@@ -22,12 +22,10 @@ from itertools import islice
 
 import pyoxigraph as ox
 
-from ..errors import KgError, Location, QueryError
+from ..errors import ClientGone, KgError, QueryError, QueryTimeout
 from ..formats import find_format
-from ..limits import QueryTimeout
 from ..store import KnowledgeGraph
 from ..vocab import PREFIXES
-from .guard import refuse_update
 from .solutions import WRITERS
 
 log = logging.getLogger(__name__)
@@ -65,48 +63,16 @@ class RemoteError(KgError):
         self.http_status, self.kind = status, kind
 
 
-class ClientGone(KgError):
-    """The client closed the connection; its query was stopped (nginx's 499)."""
-
-    http_status = 499
-    kind = "client-gone"
-
-
 def execute(store: ox.Store, job: Job) -> Answer:
     """Run `job` on `store` and serialise at most `job.max_rows` rows (triples for a graph)."""
     started = time.monotonic()
-    try:
-        return _execute(store, job, started)
-    except QueryError:
-        refuse_update(job.text)
-        raise
-    except RuntimeError as exc:  # pyoxigraph's evaluation errors (unsupported function, ...): the query's
-        raise QueryError(f"the query cannot be evaluated: {exc}") from None
+    kg = KnowledgeGraph(store, union_default_graph=job.union, version="")
+    raw = kg.query(job.text, default_graphs=job.default_graphs, named_graphs=job.named_graphs,
+                   bindings=dict(job.bindings) or None, base_iri=job.base_iri)
+    return _serialise(raw, job, started)
 
 
-def _query(store: ox.Store, job: Job) -> object:
-    """`KnowledgeGraph.query`, plus the request's base IRI so relative IRIs in the query resolve."""
-    if job.base_iri is None:
-        kg = KnowledgeGraph(store, union_default_graph=job.union, version="")
-        return kg.query(job.text, default_graphs=job.default_graphs, named_graphs=job.named_graphs,
-                        bindings=dict(job.bindings) or None)
-    options: dict[str, object] = {"base_iri": job.base_iri}
-    if job.default_graphs:
-        options["default_graph"] = [ox.NamedNode(iri) for iri in job.default_graphs]
-    elif job.union:
-        options["use_default_graph_as_union"] = True
-    if job.named_graphs:
-        options["named_graphs"] = [ox.NamedNode(iri) for iri in job.named_graphs]
-    if job.bindings:
-        options["substitutions"] = {ox.Variable(name): value for name, value in job.bindings}
-    try:
-        return store.query(job.text, **options)
-    except SyntaxError as exc:
-        raise QueryError(f"SPARQL syntax error: {exc}", Location(field="query")) from None
-
-
-def _execute(store: ox.Store, job: Job, started: float) -> Answer:
-    raw = _query(store, job)
+def _serialise(raw: object, job: Job, started: float) -> Answer:
     fmt = find_format(job.fmt)
     if isinstance(raw, ox.QueryBoolean):
         if fmt.name not in WRITERS:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import KgError, Location, QueryError
+from .errors import Location, QueryError, ReadOnly
 
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")
 UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
@@ -27,13 +27,6 @@ _TOKEN = re.compile(r'''
   | (?P<word>[A-Za-z_]\w*)
   | (?P<other>\S)
 ''', re.VERBOSE)
-
-
-class ReadOnly(KgError):
-    """The request asks to change the graph; this endpoint only reads."""
-
-    http_status = 403
-    kind = "read-only"
 
 
 @dataclass(frozen=True)
@@ -64,7 +57,7 @@ def inspect_query(text: str) -> QueryShape:
     'CONSTRUCT'
     >>> inspect_query("INSERT DATA { <a:a> <a:b> <a:c> }")
     Traceback (most recent call last):
-    kg_service.web.guard.ReadOnly: query: SPARQL Update is not allowed: this endpoint is read-only
+    kg_service.errors.ReadOnly: query: SPARQL Update is not allowed: this endpoint is read-only
     >>> inspect_query("SELECT * { Service <http://example.org/sparql> { ?s ?p ?o } }")
     Traceback (most recent call last):
     kg_service.errors.QueryError: query: SERVICE is disabled: this endpoint does not query other endpoints
