@@ -197,7 +197,6 @@ def test_dumps_parse_in_an_independent_parser(kg, tmp_path, fmt):
 
 def test_from_names_the_dataset_even_when_the_default_graph_is_the_union(build, kg):
     graph = article_graph("000_c02e92ecd0172843")
-    count = "SELECT (COUNT(*) AS ?n) {} { ?s ?p ?o }"
-    only = next(iter(kg.query(count.format(f"FROM <{graph}>"))))["n"].value
-    union = next(iter(kg.query(count.format(""))))["n"].value
+    only = next(iter(kg.query(f"SELECT (COUNT(*) AS ?n) FROM <{graph}> {{ ?s ?p ?o }}")))["n"].value
+    union = next(iter(kg.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")))["n"].value
     assert int(only) == len(build.dataset.graph(graph)) < int(union)
