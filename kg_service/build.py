@@ -127,7 +127,3 @@ def class_counts(dataset: Dataset) -> dict[str, int]:
             seen.add((node, cls))
             counted[str(cls)[len(str(DKG._NS)):]] += 1
     return dict(sorted(counted.items()))
-
-
-def graph_labels(dataset: Dataset) -> dict[URIRef, str]:
-    return {g.identifier: str(dataset.value(g.identifier, RDFS.label) or g.identifier) for g in dataset.graphs()}

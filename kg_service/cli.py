@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 validation failed, 2 bad usage or unreadable input. Err
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -140,7 +139,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def _json(data: object) -> str:  # used by subcommands that print JSON reports
-    return json.dumps(data, indent=2, ensure_ascii=False)

@@ -36,7 +36,7 @@ from .mapping import (
 from .quotes import closest_passage, count, locate
 from .register import Register
 from .report import Finding
-from .vocab import CLAIM_RELATIONS, DKG, LEVELS, MODES, OA, STATUSES, article_graph, article_iri, mint
+from .vocab import CLAIM_RELATIONS, DKG, EVENT_CLASSES, LEVELS, MODES, OA, STATUSES, article_graph, article_iri, mint
 
 # mapping field -> predicate; the field's type (mapping.py) decides how its value becomes RDF.
 PREDICATES: dict[str, URIRef] = {
@@ -198,7 +198,7 @@ class _Compiler:
     def event(self, entry: Entry) -> None:
         iri = event_iri(entry.values["id"])
         cls = entry.values["class"]
-        self.out.graph.add((iri, RDF.type, getattr(DKG, cls)))
+        self.out.graph.add((iri, RDF.type, EVENT_CLASSES[cls]))
         self.fields(iri, entry, f"events.{entry.values['id']}")
 
     def statement(self, entry: Entry) -> None:

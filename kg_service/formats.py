@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 DATASET, GRAPH, RESULTS = "dataset", "graph", "results"
+W3C_FORMATS = "http://www.w3.org/ns/formats/"
 
 
 @dataclass(frozen=True)
@@ -25,23 +26,31 @@ class Format:
     oxigraph: ox.RdfFormat | ox.QueryResultsFormat | None = None
     aliases: tuple[str, ...] = ()
     label: str = ""
+    w3c: str = ""  # the format's name in https://www.w3.org/ns/formats/ (for the service description)
+
+    @property
+    def iri(self) -> str:
+        return W3C_FORMATS + self.w3c
 
 
 FORMATS: tuple[Format, ...] = (
-    Format("trig", "application/trig", "trig", DATASET, "trig", ox.RdfFormat.TRIG, label="TriG"),
-    Format("nq", "application/n-quads", "nq", DATASET, "nquads", ox.RdfFormat.N_QUADS, ("nquads",), "N-Quads"),
+    Format("trig", "application/trig", "trig", DATASET, "trig", ox.RdfFormat.TRIG, (), "TriG", "TriG"),
+    Format("nq", "application/n-quads", "nq", DATASET, "nquads", ox.RdfFormat.N_QUADS, ("nquads",), "N-Quads",
+           "N-Quads"),
     Format("jsonld", "application/ld+json", "jsonld", DATASET, "json-ld", ox.RdfFormat.JSON_LD, ("json-ld",),
-           "JSON-LD"),
-    Format("ttl", "text/turtle", "ttl", GRAPH, "turtle", ox.RdfFormat.TURTLE, ("turtle",), "Turtle"),
+           "JSON-LD", "JSON-LD"),
+    Format("ttl", "text/turtle", "ttl", GRAPH, "turtle", ox.RdfFormat.TURTLE, ("turtle",), "Turtle", "Turtle"),
     Format("nt", "application/n-triples", "nt", GRAPH, "nt", ox.RdfFormat.N_TRIPLES, ("ntriples", "n-triples"),
-           "N-Triples"),
-    Format("rdfxml", "application/rdf+xml", "rdf", GRAPH, "xml", ox.RdfFormat.RDF_XML, ("xml-rdf", "rdf"), "RDF/XML"),
+           "N-Triples", "N-Triples"),
+    Format("rdfxml", "application/rdf+xml", "rdf", GRAPH, "xml", ox.RdfFormat.RDF_XML, ("xml-rdf", "rdf"), "RDF/XML",
+           "RDF_XML"),
     Format("json", "application/sparql-results+json", "srj", RESULTS, None, ox.QueryResultsFormat.JSON,
-           ("srj",), "SPARQL JSON"),
+           ("srj",), "SPARQL JSON", "SPARQL_Results_JSON"),
     Format("xml", "application/sparql-results+xml", "srx", RESULTS, None, ox.QueryResultsFormat.XML,
-           ("srx",), "SPARQL XML"),
-    Format("csv", "text/csv", "csv", RESULTS, None, ox.QueryResultsFormat.CSV, (), "CSV"),
-    Format("tsv", "text/tab-separated-values", "tsv", RESULTS, None, ox.QueryResultsFormat.TSV, (), "TSV"),
+           ("srx",), "SPARQL XML", "SPARQL_Results_XML"),
+    Format("csv", "text/csv", "csv", RESULTS, None, ox.QueryResultsFormat.CSV, (), "CSV", "SPARQL_Results_CSV"),
+    Format("tsv", "text/tab-separated-values", "tsv", RESULTS, None, ox.QueryResultsFormat.TSV, (), "TSV",
+           "SPARQL_Results_TSV"),
 )
 
 

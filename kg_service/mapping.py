@@ -21,7 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from .errors import InputError, Location, MappingError, MappingErrors
-from .vocab import CLAIM_RELATIONS, LEVELS, MODES, STATUSES, is_key
+from .vocab import CLAIM_RELATIONS, EVENT_CLASSES, LEVELS, MODES, STATUSES, is_key
 
 # Field types. Each names how a value is read and checked; the compiler turns each into RDF.
 KEY, KEYS, TEXT, TEXTS, DATE, DURATION, COUNT, DECIMAL, BOOL, QUOTES, CHOICE = (
@@ -40,7 +40,7 @@ class FieldSpec:
 
 COMMON_EVENT_FIELDS = {
     "id": FieldSpec(KEY, True, help="readable key of the event; the same key in two articles is one event"),
-    "class": FieldSpec(CHOICE, True, ("Meeting", "Ruling", "TradeMeasure", "Agreement", "Visit", "Ceremony")),
+    "class": FieldSpec(CHOICE, True, tuple(EVENT_CLASSES)),
     "label": FieldSpec(TEXT, True, help="a short name for the event, in English"),
     "status": FieldSpec(CHOICE, True, tuple(STATUSES)),
     "date": FieldSpec(DATE, help="YYYY-MM-DD, YYYY-MM or YYYY: the real precision"),

@@ -25,6 +25,7 @@ class Settings:
     queries_dir: Path = _setting(ROOT / "sparql", "folder of named queries (*.rq)")
     query_timeout_s: float = _setting(10.0, "longest a SPARQL query may run, in seconds; clients may ask for less")
     max_rows: int = _setting(10000, "most result rows a query returns; clients may ask for fewer")
+    query_workers: int = _setting(2, "worker processes that run SPARQL queries (each holds a copy of the graph)")
     write_token: str = _setting("", "token that allows POST /articles; empty means the service is read-only")
 
     @classmethod

@@ -16,9 +16,9 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Dataset
 
-from .errors import InputError, Location, QueryError
+from .errors import InputError, Location, NotFound, QueryError
 from .formats import DATASET, RESULTS, Format
-from .guard import inspect_query, refuse_update
+from .guard import refuse_update
 from .vocab import PREFIXES
 
 # file suffix -> Oxigraph format, for `serve --data FILE` and `validate FILE`
@@ -30,10 +30,16 @@ class KnowledgeGraph:
     """An Oxigraph store plus whether the default graph is the union of the named graphs."""
 
     def __init__(self, store: ox.Store, *, union_default_graph: bool, version: str, quads: ox.Dataset | None = None):
+        """Wrap a loaded store. With `union_default_graph`, the union is written into the store's default
+        graph once here: Oxigraph's own union option is a bag (a triple in two graphs counts twice) and
+        overrides FROM, while a materialised default graph is the RDF merge the SPARQL spec means."""
         self.store = store
         # Oxigraph's store turns xsd:nonNegativeInteger (and other integer subtypes) into xsd:integer, so
         # dumps are written from the parsed quads, which keep every datatype exactly as validated.
         self.quads = quads if quads is not None else ox.Dataset(store)
+        if union_default_graph:
+            store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
+                              for q in store if not isinstance(q.graph_name, ox.DefaultGraph))
         self.union_default_graph = union_default_graph
         self.version = version
 
@@ -82,19 +88,15 @@ class KnowledgeGraph:
         """Run a SPARQL query; raises QueryError with the parser's message for a malformed one.
 
         `default_graphs`/`named_graphs` are the protocol's dataset IRIs; when given they replace the
-        store's default and named graphs, as the SPARQL 1.1 Protocol says. The union default graph
-        applies only when neither they nor the query's own FROM name a dataset: Oxigraph's union
-        option would otherwise override FROM. `bindings` are values for variables (SEP-0007):
-        parameters are bound as values, never spliced into text. `base_iri` resolves relative IRIs.
+        store's default and named graphs, as the SPARQL 1.1 Protocol says. `bindings` are values for
+        variables (SEP-0007): parameters are bound as values, never spliced into text. `base_iri`
+        resolves the query's relative IRIs.
         """
         options: dict[str, object] = {"base_iri": base_iri}
-        defaults, named = list(default_graphs), list(named_graphs)
-        if defaults:
-            options["default_graph"] = [ox.NamedNode(iri) for iri in defaults]
-        elif self.union_default_graph and not inspect_query(text).has_from:
-            options["use_default_graph_as_union"] = True
-        if named:
-            options["named_graphs"] = [ox.NamedNode(iri) for iri in named]
+        if default_graphs:
+            options["default_graph"] = [ox.NamedNode(iri) for iri in default_graphs]
+        if named_graphs:
+            options["named_graphs"] = [ox.NamedNode(iri) for iri in named_graphs]
         if bindings:
             options["substitutions"] = {ox.Variable(name): value for name, value in bindings.items()}
         try:
@@ -111,16 +113,23 @@ class KnowledgeGraph:
             raise ValueError(f"{fmt.name} is not an RDF format")
         if fmt.kind == DATASET:
             return ox.serialize(self.quads, format=fmt.oxigraph, prefixes=PREFIXES)
-        return self.dump_graph(None, fmt)
+        return ox.serialize(self.triples(None), format=fmt.oxigraph, prefixes=PREFIXES)
 
-    def dump_graph(self, name: str | None, fmt: Format) -> bytes:
-        """One graph in a triple format: the named graph `name`, or with None the union of all graphs."""
-        triples = dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in self.quads
-                                if name is None or q.graph_name == ox.NamedNode(name))
-        return ox.serialize(triples, format=fmt.oxigraph, prefixes=PREFIXES)
+    def triples(self, name: str | None) -> list[ox.Triple]:
+        """The triples of named graph `name`, or of the default graph as served (the union if so set),
+        with their datatypes exactly as loaded. Raises NotFound for an unknown graph name."""
+        if name is not None:
+            graph = ox.NamedNode(name)
+            if not any(True for _ in self.quads.quads_for_graph_name(graph)):
+                raise NotFound(f"no graph named <{name}>", Location(field="graph"))
+            return [q.triple for q in self.quads.quads_for_graph_name(graph)]
+        if not self.union_default_graph:
+            return [q.triple for q in self.quads.quads_for_graph_name(ox.DefaultGraph())]
+        return list(dict.fromkeys(q.triple for q in self.quads))
 
     def graph_names(self) -> list[str]:
         return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
 
     def __len__(self) -> int:
-        return len(self.store)
+        """Quads as loaded (the materialised union default graph is not counted again)."""
+        return len(self.quads)

@@ -145,7 +145,7 @@ class DKG(DefinedNamespace):
 
 
 EVENT_CLASSES = {"Meeting": DKG.Meeting, "Ruling": DKG.Ruling, "TradeMeasure": DKG.TradeMeasure,
-                 "Agreement": DKG.Agreement}
+                 "Agreement": DKG.Agreement, "Visit": DKG.Visit, "Ceremony": DKG.Ceremony}
 STATUSES = {"held": DKG.Held, "planned": DKG.Planned, "expected": DKG.Expected, "not-held": DKG.NotHeld}
 LEVELS = {"summit": DKG.Summit, "ministerial": DKG.Ministerial, "vice-ministerial": DKG.ViceMinisterial,
           "director-general": DKG.DirectorGeneral, "ambassadorial": DKG.Ambassadorial,

@@ -13,10 +13,8 @@ import pytest
 from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
-from kg_service.build import build_dataset
 from kg_service.formats import DATASET, GRAPH, find_format, names
 from kg_service.settings import Settings
-from kg_service.store import KnowledgeGraph
 from kg_service.validate import load_shapes, validate_build
 from kg_service.vocab import DKG, OA, article_graph, mint
 
@@ -26,13 +24,8 @@ EV = "https://w3id.org/kg-service/id/event/"
 
 
 @pytest.fixture(scope="module")
-def build():
-    return build_dataset(Settings())
-
-
-@pytest.fixture(scope="module")
-def kg(build):
-    return KnowledgeGraph.from_dataset(build.dataset)
+def build(built):
+    return built  # the session's build of the seeds (conftest)
 
 
 def texts() -> dict[str, str]:
@@ -200,3 +193,13 @@ def test_from_names_the_dataset_even_when_the_default_graph_is_the_union(build, 
     only = next(iter(kg.query(f"SELECT (COUNT(*) AS ?n) FROM <{graph}> {{ ?s ?p ?o }}")))["n"].value
     union = next(iter(kg.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")))["n"].value
     assert int(only) == len(build.dataset.graph(graph)) < int(union)
+
+
+def test_the_union_default_graph_is_a_set_of_triples(kg):
+    # Spellings an article uses repeat register triples: in the union each triple must count once.
+    rows = kg.query("SELECT (COUNT(*) AS ?n) { <https://w3id.org/kg-service/id/person/park-jin> ?p ?o }")
+    register = len([t for t in kg.triples("https://w3id.org/kg-service/graph/entities")
+                    if t.subject.value.endswith("/person/park-jin")])
+    in_article = len([t for t in kg.triples("https://w3id.org/kg-service/graph/article/002_0de9fc94b8e59320")
+                      if t.subject.value.endswith("/person/park-jin")])
+    assert in_article and int(next(iter(rows))["n"].value) == register

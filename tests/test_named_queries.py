@@ -6,23 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from kg_service.build import build_dataset
 from kg_service.errors import UsageError
 from kg_service.queries import load_queries, parse_query_file
 from kg_service.results import run_query, short
-from kg_service.settings import Settings
-from kg_service.store import KnowledgeGraph
 
 QUERIES = Path(__file__).resolve().parents[1] / "sparql"
 A = "id:article/"
 A0, A1, A2, A3, A4 = (A + x for x in ("000_c02e92ecd0172843", "001_41fee706fa7e4dab", "002_0de9fc94b8e59320",
                                       "003_11110d5589b8cc2d", "004_fe33916f0645b2f3"))
 E = "id:event/"
-
-
-@pytest.fixture(scope="module")
-def kg():
-    return KnowledgeGraph.from_dataset(build_dataset(Settings()).dataset)
 
 
 def answer(kg, name: str, columns: tuple[str, ...], **params: str) -> set[tuple[str, ...]]:

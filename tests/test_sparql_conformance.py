@@ -34,8 +34,7 @@ SUITE = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "sparql
 if not SUITE.is_dir():
     pytest.skip(f"W3C conformance suites not found at {SUITE}", allow_module_level=True)
 
-pytestmark = [pytest.mark.conformance,
-              pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")]
+pytestmark = pytest.mark.conformance
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 QT = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-query#")

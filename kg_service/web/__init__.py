@@ -24,7 +24,6 @@ from .state import Service, service
 from .workers import WorkerPool
 
 log = logging.getLogger("kg_service.web")
-DEFAULT_WORKERS = 2
 
 
 def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = None, *,
@@ -38,7 +37,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
         from ..build import build_dataset
 
         kg = KnowledgeGraph.from_dataset(build_dataset(settings).dataset)
-    pool = pool or WorkerPool(getattr(settings, "query_workers", DEFAULT_WORKERS))
+    pool = pool or WorkerPool(settings.query_workers)
     pool.register(kg)
     app = Flask(__name__)
     app.json.sort_keys = False

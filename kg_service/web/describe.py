@@ -19,11 +19,6 @@ from .state import service
 bp = Blueprint("describe", __name__)
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-W3C_FORMATS = "http://www.w3.org/ns/formats/"
-# W3C's IRI for each format of the table (https://www.w3.org/ns/formats/); a test checks it covers FORMATS.
-FORMAT_IRIS = {"trig": "TriG", "nq": "N-Quads", "jsonld": "JSON-LD", "ttl": "Turtle", "nt": "N-Triples",
-               "rdfxml": "RDF_XML", "json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML",
-               "csv": "SPARQL_Results_CSV", "tsv": "SPARQL_Results_TSV"}
 PREFIXES_OUT = {**PREFIXES, "sd": str(SD), "void": str(VOID)}
 
 
@@ -46,7 +41,7 @@ def service_description(endpoint: str) -> list[ox.Triple]:
     me, triples = _n(endpoint), []
     triples += [ox.Triple(me, RDF_TYPE, _n(SD["Service"])), ox.Triple(me, _n(SD["endpoint"]), me),
                 ox.Triple(me, _n(SD["supportedLanguage"]), _n(SD["SPARQL11Query"]))]
-    triples += [ox.Triple(me, _n(SD["resultFormat"]), _n(W3C_FORMATS + FORMAT_IRIS[f.name])) for f in FORMATS]
+    triples += [ox.Triple(me, _n(SD["resultFormat"]), _n(f.iri)) for f in FORMATS]
     if svc.kg.union_default_graph:
         triples.append(ox.Triple(me, _n(SD["feature"]), _n(SD["UnionDefaultGraph"])))
     dataset, default = ox.BlankNode("dataset"), ox.BlankNode("default")

@@ -21,17 +21,6 @@ from .state import service
 bp = Blueprint("graphs", __name__)
 
 
-def graph_triples(name: str | None) -> list[ox.Triple]:
-    """The triples of named graph `name`, or of the default graph (the union, when the service says so)."""
-    kg = service().kg
-    if name is None and kg.union_default_graph:
-        return list(kg.store.query("CONSTRUCT { ?s ?p ?o } WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"))
-    graph = ox.DefaultGraph() if name is None else ox.NamedNode(name)
-    if name is not None and not kg.store.contains_named_graph(graph):
-        raise NotFound(f"no graph named <{name}>", Location(field="graph"))
-    return [q.triple for q in kg.store.quads_for_pattern(None, None, None, graph)]
-
-
 @bp.route("/data")
 def data() -> Response:
     """Graph Store Protocol, read: ``?default`` or ``?graph=IRI``, exactly one of them."""
@@ -40,7 +29,7 @@ def data() -> Response:
         raise UsageError("ask for exactly one graph: ?default or ?graph=IRI", Location(field="graph"))
     fmt = choose_format(request.headers.get("Accept"), [GRAPH, DATASET], request.args.getlist("format"))
     try:
-        triples = graph_triples(names[0] if names else None)
+        triples = service().kg.triples(names[0] if names else None)
     except ValueError as exc:  # pyoxigraph refuses a malformed IRI
         raise UsageError(f"not an IRI: {exc}", Location(field="graph")) from None
     body = ox.serialize(triples, format=fmt.oxigraph, prefixes=PREFIXES)

@@ -50,8 +50,8 @@ def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response
             raise
         fmt = choose_format(None, kinds)  # not a query at all: let the parser's 400 speak
     limits = limits_for(svc.settings, {k: v[0] for k, v in params.items() if v})
-    job = Job(query.text, fmt.name, limits.max_rows, svc.kg.union_default_graph, query.default_graphs,
-              query.named_graphs, query.bindings, base_iri=request.base_url)
+    job = Job(query.text, fmt.name, limits.max_rows, query.default_graphs, query.named_graphs, query.bindings,
+              base_iri=request.base_url)
     gone = request.environ.get("waitress.client_disconnected") or (lambda: False)
     try:
         result = svc.pool.run(svc.kg.version, job, timeout_s=limits.timeout_s, gone=gone)

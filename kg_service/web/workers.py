@@ -39,7 +39,6 @@ class Job:
     text: str
     fmt: str
     max_rows: int
-    union: bool = False
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     bindings: tuple[tuple[str, object], ...] = ()
@@ -66,7 +65,8 @@ class RemoteError(KgError):
 def execute(store: ox.Store, job: Job) -> Answer:
     """Run `job` on `store` and serialise at most `job.max_rows` rows (triples for a graph)."""
     started = time.monotonic()
-    kg = KnowledgeGraph(store, union_default_graph=job.union, version="")
+    # The parent's dump already holds the default graph as served (the union, when so set).
+    kg = KnowledgeGraph(store, union_default_graph=False, version="")
     raw = kg.query(job.text, default_graphs=job.default_graphs, named_graphs=job.named_graphs,
                    bindings=dict(job.bindings) or None, base_iri=job.base_iri)
     return _serialise(raw, job, started)
