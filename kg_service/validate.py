@@ -21,7 +21,7 @@ from .compiler import CompiledArticle
 from .dates import Span, resolve_phrase
 from .mapping import Mapping, is_date_text
 from .report import Finding, Report
-from .vocab import ENTITY_GRAPH
+from .vocab import ENTITY_GRAPH, ORG
 
 _SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
@@ -61,7 +61,8 @@ def entity_types(build: Build) -> Graph:
     entities = build.dataset.graph(ENTITY_GRAPH)
     for predicate in (RDF.type, SKOS.prefLabel, RDFS.label):
         for triple in entities.triples((None, predicate, None)):
-            types.add(triple)
+            if triple[2] != ORG.Membership:  # memberships are the register's, checked once with it
+                types.add(triple)
     return types
 
 
