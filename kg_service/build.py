@@ -17,7 +17,7 @@ from rdflib import RDF, RDFS, Dataset, Graph, URIRef
 from .compiler import Catalogue, CompiledArticle, compile_article, event_iri
 from .mapping import Mapping, load_mapping, read_text_file
 from .register import Register, load_register, register_graph
-from .report import Finding, Report
+from .report import Finding
 from .settings import Settings
 from .vocab import CORRECTION_GRAPH, DKG, ENTITY_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, ORG, article_graph
 
@@ -32,10 +32,6 @@ class Build:
     mappings: list[Mapping] = field(default_factory=list)
     articles: list[CompiledArticle] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def report(self) -> Report:
-        return Report(list(self.findings))
 
 
 def mapping_paths(seeds_dir: Path) -> list[Path]:

@@ -17,7 +17,7 @@ from rdflib.namespace import DCTERMS, SKOS
 from .dates import date_literal
 from .errors import Location, MappingError, MappingErrors
 from .mapping import DATE, KEY, KEYS, TEXT, TEXTS, Entry, FieldSpec, SchemaReader, parse_yaml, read_text_file
-from .vocab import DKG, ORG, TIME, WD, mint
+from .vocab import DKG, ORG, SCHEMA, TIME, WD, mint
 
 _ENTITY = {
     "key": FieldSpec(KEY, True), "name": FieldSpec(TEXT, True, help="the correct name, as encyclopedias spell it"),
@@ -151,8 +151,8 @@ def register_graph(register: Register, graph: Graph) -> Graph:
             graph.add((iri, DCTERMS.source, URIRef(url)))
         if "country" in values:
             graph.add((iri, DKG.country, register.entries[values["country"]].iri))
-        if "within" in values:
-            graph.add((iri, DKG.place, register.entries[values["within"]].iri))
+        if "within" in values:  # not dkg:place, whose SEM parent would make a place an event under RDFS
+            graph.add((iri, SCHEMA.containedInPlace, register.entries[values["within"]].iri))
         for broader in values.get("broader", ()):
             graph.add((iri, SKOS.broader, register.entries[broader].iri))
         if "place" in values:
