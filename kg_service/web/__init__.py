@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
                pool: WorkerPool | None = None) -> Flask:
     """The app serving `kg` (the built seeds when None). `pool` lets tests share one worker pool
     between many apps; otherwise the app starts its own (`Settings.query_workers`, default 2)."""
-    from . import describe, graphs, named, ops, sparql
+    from . import describe, graphs, named, ops, pages, sparql
 
     settings = settings or Settings.from_env()
     if kg is None:
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app = Flask(__name__)
     app.json.sort_keys = False
     app.extensions["kg_service"] = Service(settings, kg, pool)
-    for module in (sparql, describe, graphs, named, ops):
+    for module in (sparql, describe, graphs, named, ops, pages):
         app.register_blueprint(module.bp)
     app.register_error_handler(KgError, _kg_error)
     app.register_error_handler(HTTPException, _http_error)
