@@ -27,6 +27,10 @@ class Settings:
     max_rows: int = _setting(10000, "most result rows a query returns; clients may ask for fewer")
     query_workers: int = _setting(2, "worker processes that run SPARQL queries (each holds a copy of the graph)")
     write_token: str = _setting("", "token that allows POST /articles; empty means the service is read-only")
+    max_upload_bytes: int = _setting(2_000_000, "largest body POST /validate and POST /articles accept, in bytes")
+    max_query_chars: int = _setting(100_000, "longest SPARQL query text /sparql accepts, in characters")
+    allow_updates: bool = _setting(False, "accept SPARQL Update on /sparql (only for a --data dataset without the "
+                                          "union default graph; with a write token set, updates need it too)")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -41,11 +45,25 @@ class Settings:
             raw = env.get("KG_" + f.name.upper())
             if raw is None:
                 continue
-            kind = type(f.default)
-            values[f.name] = Path(raw) if isinstance(f.default, Path) else kind(raw)
+            values[f.name] = _parse(raw, f.default)
         return replace(cls(**values), **overrides)
 
     @staticmethod
     def documentation() -> dict[str, str]:
         """Every setting with its environment variable and help text (for --help and the README)."""
         return {"KG_" + f.name.upper(): f.metadata["help"] for f in fields(Settings)}
+
+
+def _parse(raw: str, default: object) -> object:
+    """A variable's text as the type of the field's default (``bool("0")`` would be True).
+
+    >>> _parse("off", False), _parse("1", False), _parse("2.5", 1.0)
+    (False, True, 2.5)
+    """
+    if isinstance(default, bool):
+        if raw.strip().lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+            raise ValueError(f"not a yes/no value: {raw!r}")
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, Path):
+        return Path(raw)
+    return type(default)(raw)

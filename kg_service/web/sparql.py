@@ -1,9 +1,9 @@
-"""The SPARQL 1.1 Protocol query operation at ``/sparql`` (read-only).
+"""The SPARQL 1.1 Protocol query operation at ``/sparql`` (and the update operation, see `update`).
 
 A query comes as ``query=`` by GET or form POST, or as an ``application/sparql-query`` body, with
 ``default-graph-uri``/``named-graph-uri`` in the URL or the form. Updates, in any of their shapes,
-are refused. Without a query the endpoint describes itself (SPARQL Service Description) for an RDF
-client and shows a query form to a browser.
+are refused unless updates are allowed. Without a query the endpoint describes itself (SPARQL
+Service Description) for an RDF client and shows a query form to a browser.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from collections.abc import Mapping, Sequence
 
 from flask import Blueprint, Response, request
 
-from ..errors import KgError, Location, ReadOnly, UsageError
+from ..errors import KgError, Location, UsageError
 from .describe import service_description_response
 from .run import QueryRequest, answer
+from .update import UPDATE, perform_update, read_update
 
 bp = Blueprint("sparql", __name__)
 
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
-UPDATE = "application/sparql-update"
 
 
 class UnsupportedMediaType(KgError):
@@ -34,6 +34,9 @@ def sparql() -> Response:
     params = {k: request.args.getlist(k) for k in request.args}
     if request.method == "POST" and request.mimetype == FORM:
         params.update({k: request.form.getlist(k) for k in request.form})
+    update = read_update(params, _body_text() if request.method == "POST" and request.mimetype == UPDATE else None)
+    if update is not None:
+        return perform_update(update)
     query = read_query(params)
     if query is None:
         if request.method == "POST":
@@ -44,9 +47,7 @@ def sparql() -> Response:
 
 
 def read_query(params: Mapping[str, Sequence[str]]) -> QueryRequest | None:
-    """The query of this request, or None for a plain GET; raises for updates and malformed requests."""
-    if "update" in params or request.mimetype == UPDATE:
-        raise ReadOnly("SPARQL Update is not allowed: this endpoint is read-only", Location(field="update"))
+    """The query of this request, or None for a plain GET; raises for malformed requests."""
     texts = list(params.get("query", ()))
     if request.method == "POST":
         if request.mimetype == DIRECT:

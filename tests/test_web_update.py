@@ -1,0 +1,110 @@
+"""The SPARQL 1.1 Protocol update operation: off by default, and when allowed, serialised, visible at once,
+dataset options as USING clauses, nothing fetched, and a write token honoured when one is set."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from kg_service.settings import Settings
+from kg_service.store import KnowledgeGraph
+from kg_service.web import create_app
+
+DATA = b"""<http://ex/a> <http://ex/p> "one" <http://ex/g1> .
+<http://ex/b> <http://ex/p> "two" <http://ex/g2> .
+"""
+ASK_NEW = "ASK { GRAPH <http://ex/new> { <http://ex/a> a <http://ex/Thing> } }"
+
+
+def make_client(pool, *, allow: bool = True, token: str = "", union: bool = False) -> FlaskClient:  # noqa: ANN001
+    settings = Settings.from_env({}, allow_updates=allow, write_token=token, query_timeout_s=5.0)
+    kg = KnowledgeGraph.from_nquads(DATA, union_default_graph=union)
+    return create_app(settings, kg, pool=pool).test_client()
+
+
+def ask(client: FlaskClient, text: str) -> bool:
+    response = client.post("/sparql", data={"query": text}, headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["boolean"]
+
+
+def test_updates_are_refused_by_default(pool) -> None:  # noqa: ANN001
+    client = make_client(pool, allow=False)
+    response = client.post("/sparql", data={"update": "INSERT DATA { <http://ex/x> <http://ex/p> 1 }"})
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "read-only"
+    direct = client.post("/sparql", data=b"CLEAR ALL", content_type="application/sparql-update")
+    assert direct.status_code == 403
+    assert ask(client, "ASK { GRAPH <http://ex/g1> { ?s ?p ?o } }")
+
+
+@pytest.mark.parametrize("how", ["form", "direct"])
+def test_an_allowed_update_is_seen_by_the_next_query(pool, how: str) -> None:  # noqa: ANN001
+    client = make_client(pool)
+    text = "INSERT DATA { GRAPH <http://ex/new> { <http://ex/a> a <http://ex/Thing> } }"
+    assert not ask(client, ASK_NEW)
+    if how == "form":
+        response = client.post("/sparql", data={"update": text})
+    else:
+        response = client.post("/sparql", data=text.encode(), content_type="application/sparql-update")
+    assert response.status_code == 204, response.get_data(as_text=True)
+    assert ask(client, ASK_NEW)
+    assert client.get("/data?graph=http://ex/new", headers={"Accept": "application/n-triples"}).status_code == 200
+
+
+def test_using_graph_uri_becomes_the_update_dataset(pool) -> None:  # noqa: ANN001
+    client = make_client(pool)
+    text = "INSERT { GRAPH <http://ex/new> { ?s a <http://ex/Thing> } } WHERE { ?s <http://ex/p> ?o }"
+    response = client.post("/sparql?using-graph-uri=http://ex/g1", data=text.encode(),
+                           content_type="application/sparql-update")
+    assert response.status_code == 204, response.get_data(as_text=True)
+    assert ask(client, ASK_NEW)  # <a> is in g1
+    assert not ask(client, "ASK { GRAPH <http://ex/new> { <http://ex/b> ?p ?o } }")  # <b> is only in g2
+
+
+def test_using_graph_uri_and_using_in_the_text_is_a_400(pool) -> None:  # noqa: ANN001
+    client = make_client(pool)
+    text = "INSERT { ?s a <http://ex/T> } USING <http://ex/g2> WHERE { ?s ?p ?o }"
+    response = client.post("/sparql?using-graph-uri=http://ex/g1", data=text.encode(),
+                           content_type="application/sparql-update")
+    assert response.status_code == 400
+    assert "USING" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("text", ["LOAD <file:///etc/passwd>",
+                                  "INSERT { ?s ?p ?o } WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"])
+def test_an_update_never_fetches(pool, text: str) -> None:  # noqa: ANN001
+    response = make_client(pool).post("/sparql", data={"update": text})
+    assert response.status_code == 400
+    assert "disabled" in response.get_json()["message"]
+
+
+def test_a_malformed_update_is_a_400_and_changes_nothing(pool) -> None:  # noqa: ANN001
+    client = make_client(pool)
+    response = client.post("/sparql", data={"update": "INSERT DATA { <http://ex/a> <http://ex/p> ; DROP ALL"})
+    assert response.status_code == 400
+    assert "syntax" in response.get_json()["message"]
+    assert ask(client, "ASK { GRAPH <http://ex/g1> { ?s ?p ?o } }")
+
+
+def test_a_configured_token_is_required(pool) -> None:  # noqa: ANN001
+    client = make_client(pool, token="s3cret")
+    text = "DROP ALL"
+    assert client.post("/sparql", data={"update": text}).status_code == 401
+    wrong = client.post("/sparql", data={"update": text}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and "nope" not in wrong.get_data(as_text=True)
+    assert ask(client, "ASK { GRAPH <http://ex/g1> { ?s ?p ?o } }")
+    right = client.post("/sparql", data={"update": text}, headers={"Authorization": "Bearer s3cret"})
+    assert right.status_code == 204
+    assert not ask(client, "ASK { GRAPH ?g { ?s ?p ?o } }")
+
+
+def test_updates_are_refused_on_a_union_default_graph(pool) -> None:  # noqa: ANN001
+    response = make_client(pool, union=True).post("/sparql", data={"update": "DROP ALL"})
+    assert response.status_code == 403
+    assert "union" in response.get_json()["message"]
+
+
+def test_an_update_by_get_is_refused(pool) -> None:  # noqa: ANN001
+    response = make_client(pool).get("/sparql?update=DROP%20ALL")
+    assert response.status_code == 400
