@@ -3,8 +3,11 @@
 Query evaluation, syntax and result-format tests go through the Flask test client (one app per
 test dataset, all sharing the session's worker pool); the protocol tests go through a live waitress
 server with urllib. Each dataset is loaded with the union default graph OFF, as the tests expect.
-Only approved tests count. Known failures live in `KNOWN_FAILURES`, each with its reason, and run
-as strict xfails so a fix shows up.
+Every test the manifests list runs, approved or not (375: 310 approved, 65 not or only proposed), the
+same set on which Oxigraph's server passes 361. Known failures live in `KNOWN_FAILURES`, each with its
+reason, and run as strict xfails so a fix shows up. The protocol tests include the update operation,
+so their server runs with updates allowed (`Settings.allow_updates`). Results of a query with a
+top-level ORDER BY are compared in order on its sort keys, not only as a bag.
 """
 
 from __future__ import annotations
@@ -47,15 +50,21 @@ RDFS_LABEL = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
 SUFFIXES = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES, ".rdf": ox.RdfFormat.RDF_XML,
             ".trig": ox.RdfFormat.TRIG, ".nq": ox.RdfFormat.N_QUADS}
 
-READ_ONLY = "the endpoint is read-only: SPARQL Update is refused by design"
+UNAPPROVED = "not approved by the W3C; "
 KNOWN_FAILURES: dict[str, str] = {
-    "protocol/update_dataset_default_graph": READ_ONLY,
-    "protocol/update_dataset_default_graphs": READ_ONLY,
-    "protocol/update_dataset_named_graphs": READ_ONLY,
-    "protocol/update_dataset_full": READ_ONLY,
-    "protocol/update_post_form": READ_ONLY,
-    "protocol/update_post_direct": READ_ONLY,
-    "protocol/update_base_uri": READ_ONLY,
+    # Tests the W3C has not approved (no dawgt:approval, or "Proposed"); they run and count too.
+    "aggregates/agg-groupconcat-04": UNAPPROVED + "Oxigraph keeps the shared language tag of GROUP_CONCAT's values "
+                                     "(\"1 2\"@en); the test expects a simple literal",
+    "aggregates/agg-groupconcat-06": UNAPPROVED + "as agg-groupconcat-04, with one value",
+    "aggregates/agg-empty-group-count-graph": UNAPPROVED + "Oxigraph gives one COUNT for an aggregate without GROUP "
+                                              "BY inside GRAPH ?g, not one per named graph",
+    "bindings/graph": UNAPPROVED + "Oxigraph does not join ?g of a VALUES inside GRAPH ?g with the graph names",
+    "negation/graph-minus": UNAPPROVED + "Oxigraph's MINUS inside GRAPH ?g removes a solution the test keeps",
+    "property-path/zero_or_more_set_start": UNAPPROVED + "on an empty dataset Oxigraph gives no zero-length path "
+                                            "from a constant (`?s :p* :o` should bind ?s to :o)",
+    "property-path/zero_or_more_set_end": UNAPPROVED + "as zero_or_more_set_start, constant at the start",
+    "property-path/zero_or_one_set_start": UNAPPROVED + "as zero_or_more_set_start, for `?`",
+    "property-path/zero_or_one_set_end": UNAPPROVED + "as zero_or_more_set_start, for `?` and the start",
     "functions/bnode01": "Oxigraph's BNODE(str) returns one blank node per string across solutions, not per solution",
     "csv-tsv-res/tsv03": "Oxigraph reads \"-3\"^^xsd:negativeInteger back as xsd:integer (it normalises derived types)",
 }
@@ -93,8 +102,6 @@ def _manifest_cases(path: Path) -> list[Case]:
     entries = next(graph.objects(None, MF.entries), None)
     cases = []
     for node in Collection(graph, entries) if entries is not None else []:
-        if graph.value(node, DAWGT.approval) != DAWGT.Approved:
-            continue
         test_type = graph.value(node, RDF.type)
         case = Case(f"{path.parent.name}/{str(node).rsplit('#', 1)[-1]}", "eval", node, graph)
         action = graph.value(node, MF.action)
@@ -122,7 +129,7 @@ def _param(case: Case):  # noqa: ANN202 - a pytest ParameterSet
 
 
 CASES = load_cases()
-CONFORMANCE_SETTINGS = Settings.from_env({}, query_timeout_s=20.0, max_rows=100000)
+CONFORMANCE_SETTINGS = Settings.from_env({}, query_timeout_s=20.0, max_rows=100000, allow_updates=True)
 
 
 def make_kg(default: list[Path], named: list[tuple[str, Path]]) -> KnowledgeGraph:
@@ -164,6 +171,37 @@ def test_query(case: Case, pool) -> None:
         assert actual.askAnswer == expected.askAnswer
         return
     assert same_solutions(_rows(actual), _rows(expected)), f"got {_rows(actual)}\nexpected {_rows(expected)}"
+    keys = [k for k in order_keys(text) if k in {str(v) for v in expected.vars or ()}]
+    if keys:
+        assert _sort_values(_rows(actual), keys) == _sort_values(_rows(expected), keys), "rows out of ORDER BY order"
+
+
+def order_keys(text: str) -> list[str]:
+    """The variables of the outermost ORDER BY (one outside every brace), in order; [] if there is none.
+
+    >>> order_keys("SELECT * { { SELECT * {} ORDER BY ?x } } ORDER BY DESC(?b) ?a LIMIT 2")
+    ['b', 'a']
+    """
+    from kg_service.guard import _TOKEN
+
+    depth, keys, in_order = 0, [], False
+    for match in _TOKEN.finditer(text):
+        token, kind = match.group(), match.lastgroup
+        if kind == "other" and token in "{}":
+            depth += 1 if token == "{" else -1
+            in_order = False
+        elif depth == 0 and kind == "word" and token.upper() == "ORDER":
+            keys, in_order = [], True
+        elif depth == 0 and kind == "word" and token.upper() in ("LIMIT", "OFFSET", "VALUES"):
+            in_order = False
+        elif in_order and kind == "var":
+            keys.append(token[1:])
+    return keys
+
+
+def _sort_values(rows: list[dict], keys: list[str]) -> list[tuple]:
+    """Each row's sort-key values; blank nodes compare equal (their labels are not part of the result)."""
+    return [tuple("_:" if isinstance(row.get(k), BNode) else _norm(row.get(k)) for k in keys) for row in rows]
 
 
 def read_expected(path: Path) -> Result:
