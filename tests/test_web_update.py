@@ -108,3 +108,13 @@ def test_updates_are_refused_on_a_union_default_graph(pool) -> None:  # noqa: AN
 def test_an_update_by_get_is_refused(pool) -> None:  # noqa: ANN001
     response = make_client(pool).get("/sparql?update=DROP%20ALL")
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("allow", [True, False])
+def test_the_service_description_says_whether_updates_are_accepted(pool, allow: bool) -> None:  # noqa: ANN001
+    from rdflib import Graph, URIRef
+
+    response = make_client(pool, allow=allow).get("/sparql", headers={"Accept": "text/turtle"})
+    description = Graph().parse(data=response.data, format="turtle")
+    update = URIRef("http://www.w3.org/ns/sparql-service-description#SPARQL11Update")
+    assert (None, None, update) in description if allow else (None, None, update) not in description

@@ -42,6 +42,8 @@ def service_description(endpoint: str) -> list[ox.Triple]:
     triples += [ox.Triple(me, RDF_TYPE, _n(SD["Service"])), ox.Triple(me, _n(SD["endpoint"]), me),
                 ox.Triple(me, _n(SD["supportedLanguage"]), _n(SD["SPARQL11Query"]))]
     triples += [ox.Triple(me, _n(SD["resultFormat"]), _n(f.iri)) for f in FORMATS]
+    if svc.settings.allow_updates and not svc.kg.union_default_graph:
+        triples.append(ox.Triple(me, _n(SD["supportedLanguage"]), _n(SD["SPARQL11Update"])))
     if svc.kg.union_default_graph:
         triples.append(ox.Triple(me, _n(SD["feature"]), _n(SD["UnionDefaultGraph"])))
     dataset, default = ox.BlankNode("dataset"), ox.BlankNode("default")
