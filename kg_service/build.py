@@ -35,7 +35,8 @@ class Build:
 
 
 def mapping_paths(seeds_dir: Path) -> list[Path]:
-    return sorted(seeds_dir.glob("*.yaml"))
+    """The mappings of the seeds folder; dotfiles (an interrupted add's temporary files) are not articles."""
+    return sorted(p for p in seeds_dir.glob("*.yaml") if not p.name.startswith("."))
 
 
 def load_ontology(ontology_dir: Path) -> Graph:
@@ -79,7 +80,7 @@ def build_dataset(settings: Settings) -> Build:
     catalogue = catalogue_for(register, build.mappings)
     for mapping in build.mappings:
         add_article(build, mapping, read_text_file(mapping.text_path), catalogue)
-    build.findings.extend(_cross_article_findings(build))
+    build.findings.extend(cross_article_findings(build.mappings))
     return build
 
 
@@ -95,10 +96,10 @@ def add_article(build: Build, mapping: Mapping, text: str, catalogue: Catalogue)
     return compiled
 
 
-def _cross_article_findings(build: Build) -> list[Finding]:
+def cross_article_findings(mappings: list[Mapping]) -> list[Finding]:
     """One event key must name one kind of event, under one label, in every article that reports it."""
     findings, classes, labels = [], {}, {}
-    for mapping in build.mappings:
+    for mapping in mappings:
         for entry in mapping.events:
             key, cls, label = entry.values["id"], entry.values["class"], entry.values["label"]
             first_label = labels.setdefault(key, (label, mapping.path))

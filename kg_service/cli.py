@@ -119,11 +119,117 @@ def query(query: str, fmt: str, params: tuple[str, ...]) -> None:
 @click.option("--store", "store_url", help="remote SPARQL server URL or store folder (not yet supported)")
 @click.option("--union-default-graph/--no-union-default-graph", default=None,
               help="default graph = union of the named graphs (default: on for the seeds, off for --data)")
-def serve(host: str, port: int, data: Path | None, store_url: str | None, union_default_graph: bool | None) -> None:
+@click.option("--allow-updates", is_flag=True,
+              help="accept SPARQL Update on /sparql (with --data and no union default graph; same as KG_ALLOW_UPDATES)")
+def serve(host: str, port: int, data: Path | None, store_url: str | None, union_default_graph: bool | None,
+          allow_updates: bool) -> None:
+    from dataclasses import replace
+
     from .web.serve import run_server
 
-    run_server(_settings(), host=host, port=port, data=data, store_url=store_url,
+    settings = _settings()
+    if allow_updates or settings.allow_updates:
+        if data is None or union_default_graph:
+            raise UsageError("--allow-updates needs --data FILE without --union-default-graph: the seeds are "
+                             "changed only by adding articles")
+        settings = replace(settings, allow_updates=True)
+    run_server(settings, host=host, port=port, data=data, store_url=store_url,
                union_default_graph=union_default_graph)
+
+
+@cli.command(help="Validate a new article's mapping (with its text) against the shapes, the entity register "
+             "and the graph of the seeds, or an RDF file made by another tool (Turtle, TriG, N-Quads, N-Triples, "
+             "JSON-LD, RDF/XML). Exit 0 when it conforms (warnings shown), 1 on violations, 2 when the input "
+             "cannot be read.")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--text", "text_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="the article text (default: the file the mapping names in article.text, beside it)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True,
+              help="report as lines of file:line: severity: message, as JSON, or as a W3C sh:ValidationReport")
+def validate(path: Path, text_path: Path | None, fmt: str) -> None:
+    from .intake import MAPPING_SUFFIXES, decode, parse_rdf, rdf_format
+    from .validate import load_context, validate_mapping, validate_rdf
+
+    data = _read(path)
+    if path.suffix.lower() in MAPPING_SUFFIXES:
+        source = decode(data, str(path))
+        text_file = text_path or _text_beside(path, source)
+        text = decode(_read(text_file), str(text_file)) if text_file else ""
+        report, _mapping = validate_mapping(load_context(_settings()), source, path, text)
+    else:
+        fmt_in = rdf_format(path.name)
+        dataset = parse_rdf(data, fmt_in, str(path))
+        text = decode(_read(text_path), str(text_path)) if text_path else None
+        report = validate_rdf(load_context(_settings()), dataset, str(path), text)
+    _echo_report(report, fmt)
+    sys.exit(0 if report.conforms else 1)
+
+
+@cli.command(help="Validate a new article and, when it has no violation, add its text and mapping to the seeds "
+             "folder (KG_SEEDS_DIR) atomically; concurrent adds wait for each other. Refuses an article id that "
+             "exists. Exit 0 when added, 1 when refused, 2 when the input cannot be read.")
+@click.argument("mapping", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--text", "text_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="the article text (default: the file the mapping names in article.text, beside it)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True,
+              help="how to print the validation report")
+def add(mapping: Path, text_path: Path | None, fmt: str) -> None:
+    from .errors import ArticleRefused
+    from .intake import decode
+    from .seeds import add_article
+    from .validate import load_context
+
+    settings = _settings()
+    source = _read(mapping)
+    text_file = text_path or _text_beside(mapping, decode(source, str(mapping)))
+    if text_file is None:
+        raise UsageError(f"{mapping}: the mapping names no article text (article.text): give --text")
+    try:
+        report, added = add_article(load_context(settings), settings.seeds_dir, source, str(mapping),
+                                    _read(text_file), str(text_file))
+    except ArticleRefused as exc:
+        _echo_report(exc.report, fmt)
+        raise
+    _echo_report(report, fmt)
+    click.echo(f"Added article {added.article_id}: {added.text_path}, {added.mapping_path}", err=True)
+
+
+def _read(path: Path) -> bytes:
+    from .errors import InputError, Location
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
+
+
+def _text_beside(mapping: Path, source: str) -> Path | None:
+    """The text file a mapping names in article.text, beside it; an error names the line when it is missing."""
+    from .errors import InputError, Location
+    from .mapping import parse_yaml
+
+    doc = parse_yaml(source, mapping)
+    article = doc.get("article") if hasattr(doc, "get") else None
+    name = article.get("text") if hasattr(article, "get") else None
+    if not isinstance(name, str):
+        return None  # the schema check reports the missing field
+    path = mapping.parent / Path(name).name
+    if not path.is_file():
+        line = article.lc.key("text")[0] + 1
+        raise InputError(f"the article text {name!r} is missing: put it beside the mapping or give --text",
+                         Location(str(mapping), line, None, "article.text"))
+    return path
+
+
+def _echo_report(report, fmt: str) -> None:  # noqa: ANN001 - a report.Report, imported lazily
+    import json
+
+    if fmt == "json":
+        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    elif fmt == "turtle":
+        click.echo(report.as_graph().serialize(format="turtle"))
+    else:
+        click.echo(report.as_text())
 
 
 def _parse_param(text: str) -> tuple[str, str]:

@@ -33,7 +33,7 @@ from .mapping import (
     event_fields,
     is_date_text,
 )
-from .quotes import closest_passage, count, locate
+from .quotes import CONTEXT, Located, closest_passage, count, locate
 from .register import Register
 from .report import Finding
 from .vocab import CLAIM_RELATIONS, DKG, EVENT_CLASSES, LEVELS, MODES, OA, STATUSES, article_graph, article_iri, mint
@@ -66,6 +66,13 @@ class Catalogue:
 
     def resolve(self, key: str) -> URIRef | None:
         return self.register.iri(key) or self.events.get(key)
+
+    def describe(self, key: str) -> str:
+        """A key with the names it goes by, so the author recognises the entity they meant."""
+        entry = self.register.entries.get(key)
+        if entry is None:
+            return key
+        return f"{key} ({'; '.join((entry.name, *entry.aliases)[:3])})"
 
     def suggest(self, key: str) -> list[str]:
         """The closest known keys and names, for "did you mean" in a finding."""
@@ -141,7 +148,7 @@ class _Compiler:
     def ref(self, key: str, line: int, where: str, focus: URIRef) -> URIRef | None:
         iri = self.local.get(key) or self.catalogue.resolve(key)
         if iri is None:
-            hint = self.catalogue.suggest(key)
+            hint = [self.catalogue.describe(k) for k in self.catalogue.suggest(key)]
             self.finding("Violation", line, f"{where}: unknown key {key!r}"
                          + (f"; did you mean {', '.join(hint)}?" if hint else "; add it to the entity register"),
                          focus, PREDICATES.get(where.rsplit(".", 1)[-1]))
@@ -247,18 +254,24 @@ class _Compiler:
 
     def evidence(self, fact: URIRef, quote: Quote, where: str, fields: set[str]) -> None:
         found = locate(self.text, quote.text, quote.occurrence)
-        if found is None:
+        if quote.start is not None:
+            found = self.offset(fact, quote, where, found)
+            if found is None:
+                return
+        elif found is None:
             times = count(self.text, quote.text)
             message = (f"{where}.evidence: the quote occurs {times} time(s), not {quote.occurrence}" if times else
                        f"{where}.evidence: quote not found in the text; closest passage: "
                        f"{closest_passage(self.text, quote.text)!r}")
             self.finding("Violation", quote.line, message, fact, DKG.evidence)
             return
-        if quote.occurrence == 1 and count(self.text, quote.text) > 1:
+        if quote.start is None and quote.occurrence == 1 and count(self.text, quote.text) > 1:
             self.finding("Warning", quote.line, f"{where}.evidence: the quote occurs {count(self.text, quote.text)} "
                          "times; the first is used: add occurrence: N to pick another", fact, DKG.evidence)
         ev = mint("evidence", self.out.article_id, f"{found.start}-{found.end}")
         target, quote_sel, pos_sel = URIRef(ev + "#target"), URIRef(ev + "#quote"), URIRef(ev + "#position")
+        for node in (ev, target, quote_sel, pos_sel):  # a SHACL result about the evidence points at its quote
+            self.out.lines.setdefault(node, (quote.line, {}))
         graph = self.out.graph
         graph.add((fact, DKG.evidence, ev))
         graph.add((ev, RDF.type, DKG.Evidence))
@@ -282,6 +295,17 @@ class _Compiler:
                 self.finding("Violation", quote.line, f"{where}.evidence.supports: {name!r} is not a field here")
                 continue
             graph.add((ev, DKG.supports, PREDICATES[name]))
+
+    def offset(self, fact: URIRef, quote: Quote, where: str, found: Located | None) -> Located | None:
+        """The quote at the author's own offset, or a finding saying what the text holds there."""
+        start, end = quote.start or 0, (quote.start or 0) + len(quote.text)
+        if self.text[start:end] == quote.text:
+            return Located(start, end, self.text[max(0, start - CONTEXT):start], self.text[end:end + CONTEXT])
+        there = self.text[start:end]
+        elsewhere = f"; the quote is at offset {found.start}" if found else ""
+        self.finding("Violation", quote.line, f"{where}.evidence.start: offset {start} does not match the quote: "
+                     f"the text there reads {there!r}{elsewhere}", fact, DKG.evidence)
+        return None
 
     def correction(self, entry: Entry) -> None:
         values = entry.values

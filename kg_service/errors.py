@@ -9,6 +9,7 @@ web layer answers 500 with a generic message and logs the traceback.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -150,3 +151,50 @@ class ClientGone(KgError):
 
     http_status = 499
     kind = "client-gone"
+
+
+class TooLarge(KgError):
+    """The upload is larger than the service accepts (`Settings.max_upload_bytes`)."""
+
+    http_status = 413
+    kind = "too-large"
+
+
+class UnsupportedType(KgError):
+    """The body's Content-Type (or a file's suffix) names no format this operation reads."""
+
+    http_status = 415
+    kind = "unsupported-media-type"
+
+
+class Unauthorized(KgError):
+    """A write without the right token; the message never repeats what was sent."""
+
+    http_status = 401
+    kind = "unauthorized"
+
+
+class WriteDisabled(KgError):
+    """No write token is configured: this service is read-only (set KG_WRITE_TOKEN to allow adds)."""
+
+    http_status = 403
+    kind = "write-disabled"
+
+
+class Conflict(KgError):
+    """The article already exists in the seeds; an add never overwrites."""
+
+    http_status = 409
+    exit_code = 1
+    kind = "conflict"
+
+
+class ArticleRefused(ValidationFailed):
+    """An add refused because validation found violations; carries the report for the client."""
+
+    def __init__(self, message: str, report: Any):  # a report.Report (errors.py imports nothing of ours)
+        super().__init__(message)
+        self.report = report
+
+    def as_dict(self) -> dict[str, object]:
+        return {**super().as_dict(), "report": self.report.as_dict()}

@@ -6,6 +6,8 @@ A mapping is YAML (read with ruamel.yaml, which keeps the line of every node) wi
 known fields, required fields, value types, keys that can be IRIs. Whether referenced entities
 exist, quotes occur in the text or dates make sense is for the compiler and the validator, which
 report against the line numbers kept here. Every error reads ``file:line: field: message``.
+An impossible date written unquoted (2021-02-30) is kept as text so that it, too, is reported at
+its line rather than crashing the YAML reader.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from .errors import InputError, Location, MappingError, MappingErrors
 from .vocab import CLAIM_RELATIONS, EVENT_CLASSES, LEVELS, MODES, STATUSES, is_key
@@ -89,12 +93,17 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 @dataclass(frozen=True)
 class Quote:
-    """An evidence quote as written in the mapping; `occurrence` picks one of repeated passages."""
+    """An evidence quote as written in the mapping; `occurrence` picks one of repeated passages.
+
+    `start` is an optional code-point offset the author (or the tool that wrote the mapping) gives;
+    when present it must be where the quote is, so a text edited after mapping is caught.
+    """
 
     text: str
     line: int
     occurrence: int = 1
     supports: tuple[str, ...] = ()
+    start: int | None = None
 
 
 @dataclass(frozen=True)
@@ -162,9 +171,9 @@ class SchemaReader:
         if not isinstance(node, CommentedMap):
             self.error(line, where, f"expected a mapping of fields, got {describe(node)}")
             return None
-        entry = Entry(kind, node.lc.line + 1, {})
+        entry = Entry(kind, node.lc.line + 1 if node.lc.line is not None else line, {})
         for name, value in node.items():
-            fline = node.lc.key(name)[0] + 1
+            fline = key_line(node, name, entry.line)
             entry.lines[str(name)] = fline
             if name in nested:
                 continue
@@ -250,7 +259,7 @@ class SchemaReader:
         if not isinstance(value, CommentedSeq):
             self.error(line, where, f"expected a list, got {describe(value)}")
             return []
-        return [(v, value.lc.item(i)[0] + 1) for i, v in enumerate(value)]
+        return [(v, _item_line(value, i, line)) for i, v in enumerate(value)]
 
     def quotes(self, value: Any, where: str, line: int) -> tuple[Quote, ...]:
         quotes = []
@@ -260,9 +269,10 @@ class SchemaReader:
                 quotes.append(Quote(item, ln))
                 continue
             if not isinstance(item, CommentedMap) or not isinstance(item.get("quote"), str):
-                self.error(ln, here, "expected a quote string or {quote: ..., occurrence: N, supports: [...]}")
+                self.error(ln, here, "expected a quote string or {quote: ..., occurrence: N, supports: [...], "
+                           "start: N}")
                 continue
-            unknown = set(item) - {"quote", "occurrence", "supports"}
+            unknown = set(item) - {"quote", "occurrence", "supports", "start"}
             if unknown:
                 self.error(ln, here, f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
             occurrence = item.get("occurrence", 1)
@@ -273,7 +283,11 @@ class SchemaReader:
             if not isinstance(supports, list) or not all(isinstance(s, str) for s in supports):
                 self.error(ln, f"{here}.supports", "expected a list of field names")
                 supports = []
-            quotes.append(Quote(item["quote"], ln, occurrence, tuple(supports)))
+            start = item.get("start")
+            if start is not None and (isinstance(start, bool) or not isinstance(start, int) or start < 0):
+                self.error(ln, f"{here}.start", f"{start!r} is not a whole number >= 0 (a code-point offset)")
+                start = None
+            quotes.append(Quote(item["quote"], ln, occurrence, tuple(supports), start))
         if not quotes:
             self.error(line, where, "at least one evidence quote is needed")
         return tuple(quotes)
@@ -290,6 +304,17 @@ class SchemaReader:
         if subject is None or obj is None:
             return None
         return Claim(subject, str(value["relation"]), obj, line)
+
+
+def key_line(node: CommentedMap, name: Any, default: int) -> int:
+    """The 1-based line of a key; ruamel.yaml keeps none for some nodes (a tagged mapping): then `default`."""
+    position = node.lc.key(name)
+    return position[0] + 1 if position and position[0] is not None else default
+
+
+def _item_line(seq: CommentedSeq, index: int, default: int) -> int:
+    position = seq.lc.item(index)
+    return position[0] + 1 if position and position[0] is not None else default
 
 
 def describe(value: Any) -> str:
@@ -309,6 +334,16 @@ def is_date_text(text: str) -> bool:
     return bool(_DATE.match(text)) and _valid_date(text)
 
 
+def is_text_name(name: str) -> bool:
+    """Tell whether `name` is a bare article file name whose stem can be an article id (no folders).
+
+    >>> is_text_name("003_11110d5589b8cc2d.txt"), is_text_name("../etc/passwd.txt"), is_text_name("a.md")
+    (True, False, False)
+    """
+    stem, dot, suffix = name.rpartition(".")
+    return bool(dot) and suffix == "txt" and is_key(stem)
+
+
 def event_fields(cls: str) -> dict[str, FieldSpec]:
     """The fields an event of class `cls` may have: the common ones and its class's own."""
     return {**COMMON_EVENT_FIELDS, **EVENT_FIELDS.get(cls, {})}
@@ -324,16 +359,42 @@ def _valid_date(text: str) -> bool:
     return True
 
 
+class _Constructor(RoundTripConstructor):
+    """ruamel.yaml's round-trip constructor, except that an impossible date stays text."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        # ruamel.yaml raises a bare ValueError for 2021-02-30 written unquoted, losing the line; kept as
+        # written, the date is reported by the schema check at its line instead.
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
 def parse_yaml(text: str, path: Path) -> Any:
     """Parse YAML keeping line numbers; a syntax error becomes an InputError at its line and column."""
+    yaml = YAML(typ="rt", pure=True)
+    yaml.Constructor = _Constructor
     try:
-        return YAML(typ="rt", pure=True).load(text)
+        return yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise InputError(f"YAML syntax error: {problem}", Location(str(path), line, column)) from None
+    except ReaderError as exc:  # a control character: not a MarkedYAMLError, but it has a position
+        before = text[:exc.position]
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise InputError(f"YAML syntax error: the character U+{code:04X} is not allowed in YAML",
+                         Location(str(path), before.count("\n") + 1, len(before) - before.rfind("\n"))) from None
+    except YAMLError as exc:
+        raise InputError(f"YAML syntax error: {exc}", Location(str(path))) from None
+    except RecursionError:  # ruamel.yaml composes recursively: deep nesting exhausts the stack
+        raise InputError("YAML nested too deeply to be a mapping", Location(str(path))) from None
 
 
 def read_text_file(path: Path) -> str:
@@ -365,13 +426,17 @@ def load_mapping(path: Path, text: str | None = None) -> Mapping:
                            Location(str(path), 1))
     for name in doc:
         if name not in SECTIONS:
-            reader.error(doc.lc.key(name)[0] + 1, str(name), f"unknown section; known: {', '.join(sorted(SECTIONS))}")
+            reader.error(key_line(doc, name, 1), str(name), f"unknown section; known: {', '.join(sorted(SECTIONS))}")
     if "article" not in doc:
         reader.error(1, "article", "required section is missing")
     article = reader.entry(doc.get("article"), "article", "article", ARTICLE_FIELDS,
                            _line(doc, "article")) if "article" in doc else None
     if article and "sha256" in article.values and not _SHA256.match(article.values["sha256"]):
         reader.error(article.line_of("sha256"), "article.sha256", "expected 64 lowercase hex digits")
+    if article and "text" in article.values and not is_text_name(article.values["text"]):
+        reader.error(article.line_of("text"), "article.text", f"{article.values['text']!r} is not a text file name: "
+                     "write ID.txt beside the mapping, ID in lowercase letters, digits, - and _")
+        del article.values["text"]
     mentions, mention_lines = _mentions(reader, doc)
     events = []
     for i, (node, line) in enumerate(_items(reader, doc, "events")):
@@ -392,7 +457,7 @@ def load_mapping(path: Path, text: str | None = None) -> Mapping:
 
 
 def _line(doc: CommentedMap, name: str) -> int:
-    return doc.lc.key(name)[0] + 1 if name in doc else 1
+    return key_line(doc, name, 1) if name in doc else 1
 
 
 def _items(reader: SchemaReader, doc: CommentedMap, section: str) -> list[tuple[Any, int]]:
@@ -410,7 +475,7 @@ def _mentions(reader: SchemaReader, doc: CommentedMap) -> tuple[dict[str, tuple[
         return {}, {}
     mentions, lines = {}, {}
     for key, spellings in node.items():
-        line = node.lc.key(key)[0] + 1
+        line = key_line(node, key, _line(doc, "mentions"))
         where = f"mentions.{key}"
         if reader.key(key, where, line) is None:
             continue

@@ -27,7 +27,7 @@ class Settings:
     max_rows: int = _setting(10000, "most result rows a query returns; clients may ask for fewer")
     query_workers: int = _setting(2, "worker processes that run SPARQL queries (each holds a copy of the graph)")
     write_token: str = _setting("", "token that allows POST /articles; empty means the service is read-only")
-    max_upload_bytes: int = _setting(2_000_000, "largest body POST /validate and POST /articles accept, in bytes")
+    max_upload_bytes: int = _setting(2_000_000, "largest request body accepted (any POST), in bytes")
     max_query_chars: int = _setting(100_000, "longest SPARQL query text /sparql accepts, in characters")
     allow_updates: bool = _setting(False, "accept SPARQL Update on /sparql (only for a --data dataset without the "
                                           "union default graph; with a write token set, updates need it too)")

@@ -5,23 +5,34 @@ to: two articles may legitimately disagree about one event (one says 2019, the o
 a union of their graphs would look like an event with two dates. SHACL results are mapped back to
 the mapping line of their focus node and path, so the author reads `file:line`. pySHACL writes into
 the shapes graph it is given (pySHACL #314): every run gets its own copy.
+
+A new article (`validate_mapping`) or RDF made by another tool (`validate_rdf`) is validated
+against a `Context`: the seeds as built, so it sees the register, the ontology and every known
+event, and the checks of checks.py (probable duplicates, quotes and offsets, unknown IRIs) run
+beside SHACL. Schema errors of the mapping become findings of the same report. Nothing here
+changes the context or the served graph.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pyshacl import validate as shacl_validate
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, Dataset, Graph, URIRef
 from rdflib.namespace import RDFS, SH, SKOS
 
-from .build import Build
-from .compiler import CompiledArticle
+from .build import Build, build_dataset, catalogue_for, cross_article_findings
+from .checks import Sides, Signature, duplicate_findings, known_signatures, quote_findings, unknown_iri_findings
+from .compiler import CompiledArticle, compile_article
 from .dates import Span, resolve_phrase
-from .mapping import Mapping, is_date_text
+from .errors import InputError, Location, MappingError, MappingErrors
+from .mapping import Mapping, is_date_text, load_mapping, read_text_file
 from .report import Finding, Report
-from .vocab import ENTITY_GRAPH, ORG
+from .settings import Settings
+from .vocab import ENTITY_GRAPH, ORG, article_iri
 
 _SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
@@ -122,8 +133,94 @@ def date_phrase_findings(mapping: Mapping, compiled: CompiledArticle) -> list[Fi
                 "Warning", f"date: {phrase!r} read against the publication date {published} is "
                 f"{span.earliest.isoformat()}{'' if span.latest == span.earliest else '/' + span.latest.isoformat()}"
                 f", but the mapping says {written}", None, None, None, str(mapping.path), entry.line_of("date_phrase")))
-        if values.get("status") == "held" and stated.earliest > pub:
-            findings.append(Finding("Violation", f"date: a held event cannot be dated {written}, after the article's "
-                                    f"publication on {published}", None, None, None, str(mapping.path),
-                                    entry.line_of("date")))
+        # A held event dated after its article is the shapes' rule (dkgsh:HeldNotAfterArticle), reported once.
     return findings
+
+
+@dataclass
+class Context:
+    """What a new article is validated against: the seeds as built (register, ontology, every known
+    event), the shapes, and the register's types. Built once and reused; rdflib is not thread-safe
+    (rdflib #1282), so callers validate under `lock`. Nothing here is ever written to."""
+
+    build: Build
+    shapes: Graph
+    types: Graph
+    known: dict[Signature, list[tuple[URIRef, Sides, str]]]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def articles(self, except_id: str | None = None) -> list[tuple[str, Graph]]:
+        return [(str(c.graph_iri), c.graph) for c in self.build.articles if c.article_id != except_id]
+
+    def text_of(self, article: URIRef) -> str | None:
+        """The verbatim text of a seed article, by its IRI (for checking quotes in RDF made elsewhere)."""
+        for mapping in self.build.mappings:
+            if article_iri(mapping.article_id) == article:
+                return read_text_file(mapping.text_path)
+        return None
+
+
+def load_context(settings: Settings, build: Build | None = None) -> Context:
+    """The context for validating new articles: `build` (the seeds, built now when None) and the shapes."""
+    build = build_dataset(settings) if build is None else build
+    compiled = [(str(c.graph_iri), c.graph) for c in build.articles]
+    return Context(build, load_shapes(settings.ontology_dir), entity_types(build), known_signatures(compiled))
+
+
+def validate_mapping(context: Context, source: str, path: Path, text: str) -> tuple[Report, Mapping | None]:
+    """Validate a new article's mapping (`source`, read from `path`) and its text against the seeds.
+
+    Schema errors, compiler findings, SHACL results, cross-article checks and probable duplicates
+    come back in one report, each at its mapping line. An article whose id is already in the seeds
+    is validated as its replacement: its old graph is left out of the comparisons. Raises InputError
+    only for unreadable YAML; the returned mapping is None when the schema check failed.
+    """
+    try:
+        mapping = load_mapping(path, source)
+    except MappingError as exc:
+        errors = exc.errors if isinstance(exc, MappingErrors) else [exc]
+        return Report([schema_finding(e) for e in errors]), None
+    with context.lock:
+        build = context.build
+        others = [m for m in build.mappings if m.article_id != mapping.article_id]
+        compiled = compile_article(mapping, text, catalogue_for(build.register, [*others, mapping]))
+        findings = [*compiled.findings, *validate_article(build, compiled, mapping, context.shapes, context.types)]
+        findings += [f for f in cross_article_findings([*others, mapping]) if f.file == str(mapping.path)]
+        known = context.known if len(others) == len(build.mappings) else known_signatures(
+            context.articles(mapping.article_id))
+        findings += duplicate_findings(compiled.graph, known, lambda iri: compiled.line_for(str(iri), None),
+                                       str(mapping.path))
+    return Report(list(dict.fromkeys(findings))), mapping
+
+
+def validate_rdf(context: Context, dataset: Dataset, name: str, text: str | None = None) -> Report:
+    """Validate RDF made by another tool (all its graphs together) against the shapes and the seeds.
+
+    Quotes are checked against `text` when given, else against the seed article they cite.
+    """
+    data = Graph()
+    for s, p, o, _graph in dataset.quads((None, None, None, None)):
+        data.add((s, p, o))
+    if not data:
+        raise InputError("the file holds no triples: nothing to validate", Location(name))
+    with context.lock:
+        build = context.build
+        own = set(data.subjects()) - set(context.types.subjects())
+        data += context.types
+        found = shacl_findings(data, context.shapes, build.ontology)
+        findings = [f for f in found if f.focus is None or URIRef(f.focus) in own]
+        findings += quote_findings(data, (lambda _a: text) if text is not None else context.text_of, name)
+        findings += unknown_iri_findings(data, catalogue_for(build.register, build.mappings), name)
+        findings += duplicate_findings(data, context.known)
+    return Report([_with_file(f, name) for f in dict.fromkeys(findings)])
+
+
+def schema_finding(error: MappingError) -> Finding:
+    """A schema error as a Violation of the report, at its line and under its field."""
+    loc = error.location
+    message = f"{loc.field}: {error.message}" if loc.field else error.message
+    return Finding("Violation", message, None, None, None, loc.file, loc.line, "schema")
+
+
+def _with_file(finding: Finding, name: str) -> Finding:
+    return finding if finding.file else replace(finding, file=name)

@@ -7,12 +7,21 @@ waits (bounded) until ``/healthz`` answers, for tests that need real HTTP and re
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+import psutil
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -96,3 +105,95 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
     yield live
     server.close()
     thread.join(timeout=5)
+
+
+ARTICLES_DIR = Path(__file__).parent / "articles"
+
+
+@pytest.fixture()
+def seeds_copy(tmp_path: Path, settings: Settings) -> Path:
+    """A private copy of the seeds folder, for tests that add articles (never the real seeds)."""
+    folder = tmp_path / "seeds"
+    shutil.copytree(settings.seeds_dir, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def validation_context(settings: Settings, built: Build):  # noqa: ANN201 - a validate.Context
+    from kg_service.validate import load_context
+
+    return load_context(settings, built)
+
+
+@dataclass
+class ServiceProcess:
+    """A `kg-service serve` in its own process: what kill -9, floods and runaway queries are tried on."""
+
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def sparql(self) -> str:
+        return self.url + "/sparql"
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        """Interrupt (the server's own shutdown), then kill what is left of its process tree."""
+        try:
+            family = [self.process.pid] + [c.pid for c in psutil.Process(self.process.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            family = []
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        for pid in family:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                psutil.Process(pid).kill()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_service(folder: Path, *args: str, env: dict[str, str] | None = None, wait: bool = True,
+                  timeout_s: float = 90) -> ServiceProcess:
+    """Start `kg-service serve` on a free port with `KG_*` settings `env`; wait until /healthz answers."""
+    port = free_port()
+    log = folder / f"serve-{port}.log"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KG_")} | (env or {})
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "kg_service.cli", "serve", "--port", str(port), *args],
+                                   stdout=out, stderr=subprocess.STDOUT, env=environ, cwd=folder)
+    served = ServiceProcess(f"http://127.0.0.1:{port}", process, log)
+    deadline = time.monotonic() + timeout_s
+    while wait:
+        if process.poll() is not None:
+            raise RuntimeError(f"kg-service serve exited with {process.returncode}:\n{served.log_text()}")
+        try:
+            with urllib.request.urlopen(served.url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if time.monotonic() > deadline:
+                served.stop()
+                raise
+            time.sleep(0.1)
+    return served
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """The real service in its own process (3 query workers, a 2 s time limit), shared by the session."""
+    service = start_service(tmp_path_factory.mktemp("served"),
+                            env={"KG_QUERY_TIMEOUT_S": str(TEST_TIMEOUT_S), "KG_QUERY_WORKERS": "3"})
+    yield service
+    service.stop()

@@ -118,3 +118,53 @@ def test_the_service_description_says_whether_updates_are_accepted(pool, allow: 
     description = Graph().parse(data=response.data, format="turtle")
     update = URIRef("http://www.w3.org/ns/sparql-service-description#SPARQL11Update")
     assert (None, None, update) in description if allow else (None, None, update) not in description
+
+
+def test_serve_data_with_allow_updates_accepts_an_update(tmp_path) -> None:  # noqa: ANN001
+    """The real command line: `kg-service serve --data FILE --allow-updates`, then an update and a query."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    data = tmp_path / "data.nq"
+    data.write_bytes(DATA)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "kg_service.cli", "serve", "--data", str(data), "--allow-updates",
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read().decode()
+                time.sleep(0.1)
+        update = urllib.request.Request(base + "/sparql", method="POST", data=b"DROP GRAPH <http://ex/g1>",
+                                        headers={"Content-Type": "application/sparql-update"})
+        with urllib.request.urlopen(update, timeout=10) as response:
+            assert response.status == 204
+        ask_g1 = b"ASK { GRAPH <http://ex/g1> { ?s ?p ?o } }"
+        query = urllib.request.Request(base + "/sparql", method="POST", data=ask_g1,
+                                       headers={"Content-Type": "application/sparql-query",
+                                                "Accept": "application/sparql-results+json"})
+        with urllib.request.urlopen(query, timeout=10) as response:
+            assert b"false" in response.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stderr.close()
+
+
+def test_serve_refuses_allow_updates_on_the_seeds() -> None:
+    from click.testing import CliRunner
+
+    from kg_service.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", "--allow-updates"])
+    assert result.exit_code == 2 and "--data" in result.output

@@ -51,6 +51,13 @@ class Service:
     cache: dict = field(default_factory=dict)  # (what, version, ...) -> bytes or data, computed once
     cache_lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def replace_graph(self, kg: KnowledgeGraph) -> None:
+        """Serve `kg` from now on (after an add): workers get it first, so no request sees a version
+        they cannot load; caches key on `kg.version`, so nothing stale is served."""
+        self.pool.register(kg)
+        self.kg = kg
+        self.loaded_at = time.time()
+
     def cached(self, key: tuple, compute):  # noqa: ANN001, ANN201 - any value
         """`compute()` once per key (keys include kg.version, so new content gets new entries)."""
         with self.cache_lock:

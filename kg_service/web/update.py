@@ -69,8 +69,7 @@ def perform_update(update: UpdateRequest) -> Response:
         except (RuntimeError, OSError) as exc:
             raise QueryError(f"the update cannot be applied: {exc}", Location(field="update")) from None
         updated = KnowledgeGraph.from_nquads(store.dump(format=ox.RdfFormat.N_QUADS), union_default_graph=False)
-        svc.pool.register(updated)
-        svc.kg = updated
+        svc.replace_graph(updated)
     return Response(status=204)
 
 

@@ -1,0 +1,220 @@
+"""Validate a new article over HTTP (``GET, POST /validate``) and add one (``POST /articles``).
+
+``POST /validate`` takes a mapping and its text (multipart or form fields ``mapping`` and ``text``,
+or a ``rdf`` file) or a raw RDF body with its Content-Type, and answers 200 with the report, its
+``conforms`` true or false, as JSON, Turtle (``sh:ValidationReport``) or HTML by negotiation (or
+``format=``). Validation runs against the seeds as built and never touches the served graph.
+``POST /articles`` needs ``Authorization: Bearer <KG_WRITE_TOKEN>``; it validates, writes the
+article into the seeds (seeds.py) and serves the rebuilt graph at once. Validations and adds of
+one app are serialised: rdflib is not thread-safe and adds must not interleave.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from flask.blueprints import BlueprintSetupState
+
+from ..build import build_dataset
+from ..errors import InputError, KgError, Location, NotAcceptable, TooLarge, Unauthorized, UsageError, WriteDisabled
+from ..intake import decode, parse_rdf, rdf_format
+from ..negotiation import parse_accept, quality
+from ..report import Report
+from ..seeds import add_article
+from ..store import KnowledgeGraph
+from ..validate import Context, load_context, validate_mapping, validate_rdf
+from ..vocab import article_graph
+from .state import service
+
+bp = Blueprint("validation", __name__)
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+REPORT_TYPES = {"json": "application/json", "turtle": "text/turtle", "html": "text/html"}
+_NAMES = {"json": "json", "turtle": "turtle", "ttl": "turtle", "text/turtle": "turtle", "html": "html",
+          "application/json": "json", "text/html": "html"}
+
+
+@dataclass
+class Validation:
+    """Per app: the validation context (built on first use) and the lock that serialises its users."""
+
+    context: Context | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@bp.record_once
+def _setup(state: BlueprintSetupState) -> None:
+    state.app.extensions["kg_validation"] = Validation()
+
+
+def _validation(app: Flask | None = None) -> Validation:
+    return (app or current_app).extensions["kg_validation"]
+
+
+def _context() -> Context:
+    """The context, built from the seeds the first time it is needed (call holding the lock)."""
+    validation = _validation()
+    if validation.context is None:
+        validation.context = load_context(service().settings)
+    return validation.context
+
+
+@bp.route("/validate", methods=["GET"])
+def form() -> str:
+    return render_template("validate.html", report=None, name=None, error=None)
+
+
+@bp.route("/validate", methods=["POST"])
+def validate() -> Response | str:
+    _limit_body()
+    fmt = _report_format()
+    try:
+        with _validation().lock:
+            report, name, source = _validate_request(_context())
+    except KgError as exc:
+        if fmt != "html":
+            raise
+        # A browser user gets the form back with the problem above it, under the same status.
+        return Response(render_template("validate.html", report=None, name=None, error=str(exc)), exc.http_status,
+                        content_type="text/html; charset=utf-8")
+    return _render(report, fmt, name, source)
+
+
+def _validate_request(context: Context) -> tuple[Report, str, str | None]:
+    """The report, the name it gives the input, and the mapping's text (None for RDF) to show its lines."""
+    if request.mimetype in FORM_TYPES and _part("rdf") is None:
+        mapping, text = _mapping_parts()
+        source = decode(mapping[1], mapping[0])
+        report, _ = validate_mapping(context, source, Path(mapping[0]), decode(text[1], text[0]))
+        return report, mapping[0], source
+    name, data, media_type = _rdf_part()
+    return validate_rdf(context, parse_rdf(data, rdf_format(media_type or name), name), name), name, None
+
+
+@bp.route("/articles", methods=["POST"])
+def add() -> tuple[Response, int]:
+    svc = service()
+    _authorise(svc.settings.write_token)
+    if getattr(svc.kg, "remote", None) is not None or getattr(svc.kg, "path", None) is not None:
+        raise WriteDisabled("adding articles needs the graph served from memory (the default of kg-service serve); "
+                            "this service serves a persistent or remote store: use kg-service add and restart")
+    _limit_body()
+    if request.mimetype not in FORM_TYPES:
+        raise UsageError("send the article as multipart/form-data with fields mapping and text",
+                         Location(field="mapping"))
+    mapping, text = _mapping_parts()
+    validation = _validation()
+    with validation.lock:
+        report, added = add_article(_context(), svc.settings.seeds_dir, mapping[1], mapping[0], text[1], text[0])
+        build = build_dataset(svc.settings)
+        svc.replace_graph(KnowledgeGraph.from_dataset(build.dataset,
+                                                      union_default_graph=svc.kg.union_default_graph))
+        validation.context = load_context(svc.settings, build)
+    body = {"added": added.article_id, "graph": str(article_graph(added.article_id)),
+            "files": [added.text_path.name, added.mapping_path.name], "version": svc.kg.version,
+            "report": report.as_dict()}
+    response = jsonify(body)
+    response.headers["Location"] = f"/articles/{added.article_id}"
+    return response, 201
+
+
+@bp.errorhandler(Unauthorized)
+def _unauthorised(exc: Unauthorized) -> Response:
+    from . import error_response
+
+    response = error_response(exc.as_dict(), exc.http_status)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="kg-service"'
+    return response
+
+
+def _authorise(token: str) -> None:
+    """Bearer token, compared in constant time; the token is never logged nor echoed."""
+    if not token:
+        raise WriteDisabled("adding articles is disabled on this service: it has no write token (KG_WRITE_TOKEN)")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise Unauthorized("adding an article needs the header Authorization: Bearer <token>")
+
+
+def _limit_body() -> None:
+    """Refuse a body over the limit before reading it; werkzeug enforces it on chunked bodies too."""
+    limit = service().settings.max_upload_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"the upload has {request.content_length} bytes; the limit is {limit}")
+    request.max_content_length = limit
+
+
+def _part(name: str) -> tuple[str, bytes] | None:
+    """A form field as (file name, bytes): an uploaded file, verbatim, or a text field named by the field.
+
+    A browser sends a textarea's line ends as CRLF (the HTML form encoding says so): they become LF,
+    as in the files the author saved, or the text's checksum would not match its mapping."""
+    upload = request.files.get(name)
+    if upload is not None and upload.filename:
+        return Path(upload.filename).name, upload.read()
+    value = request.form.get(name)
+    if value:
+        return name, value.replace("\r\n", "\n").encode("utf-8")
+    return None
+
+
+def _mapping_parts() -> tuple[tuple[str, bytes], tuple[str, bytes]]:
+    mapping, text = _part("mapping"), _part("text") or _part("article")
+    if mapping is None:
+        raise InputError("no mapping: send the mapping as the form field or file 'mapping'", Location(field="mapping"))
+    if text is None:
+        raise InputError("the mapping's article text is missing: send it as the form field or file 'text'",
+                         Location(mapping[0], None, None, "text"))
+    return mapping, text
+
+
+def _rdf_part() -> tuple[str, bytes, str | None]:
+    """(name, bytes, media type) of the RDF to validate: the ``rdf`` file of a form, or the body."""
+    if request.mimetype in FORM_TYPES:
+        upload = request.files.get("rdf")
+        if upload is None or not upload.filename:
+            raise InputError("send the RDF as the file 'rdf'", Location(field="rdf"))
+        return Path(upload.filename).name, upload.read(), None
+    return "body", request.get_data(), request.mimetype
+
+
+def _report_format() -> str:
+    """json, turtle or html: ``format=`` first, then Accept; JSON when the client likes all equally."""
+    override = request.args.get("format")
+    if not override and request.mimetype in FORM_TYPES:
+        override = request.form.get("format")
+    if override:
+        if override.lower() not in _NAMES:
+            raise NotAcceptable(f"unknown format {override!r}: the report can be json, turtle or html")
+        return _NAMES[override.lower()]
+    ranges = parse_accept(request.headers.get("Accept"))
+    scored = [(quality(media, ranges), -i, name) for i, (name, media) in enumerate(REPORT_TYPES.items())]
+    best_q, _, best = max(scored)
+    if best_q <= 0:
+        raise NotAcceptable("no acceptable format: the report can be " + ", ".join(REPORT_TYPES.values()))
+    return best
+
+
+def _render(report: Report, fmt: str, name: str, source: str | None = None) -> Response | str:
+    if fmt == "html":
+        return render_template("validate.html", report=report, name=name, error=None,
+                               lines=_marked_lines(report, source))
+    if fmt == "turtle":
+        return Response(report.as_graph().serialize(format="turtle"), content_type="text/turtle; charset=utf-8")
+    return jsonify(report.as_dict())
+
+
+def _marked_lines(report: Report, source: str | None) -> list[tuple[int, str, str | None]]:
+    """The mapping's lines as (number, text, worst severity found there or None), so the page can mark
+    the lines to fix; empty for RDF input."""
+    if source is None:
+        return []
+    rank = {"Violation": 3, "Warning": 2, "Info": 1}
+    worst: dict[int, str] = {}
+    for finding in report.findings:
+        if finding.line and rank.get(finding.severity, 0) > rank.get(worst.get(finding.line, ""), 0):
+            worst[finding.line] = finding.severity
+    return [(n, line, worst.get(n)) for n, line in enumerate(source.splitlines(), start=1)]
