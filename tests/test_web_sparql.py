@@ -165,8 +165,10 @@ def test_sparql_without_query_describes_the_service_in_rdf(client):
     assert any(str(p) == sd + "endpoint" and str(o) == "http://localhost/sparql" for s, p, o in graph)
 
 
-def test_sparql_without_query_shows_a_form_to_a_browser(client):
-    response = client.get("/sparql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+def test_sparql_without_query_sends_a_browser_to_the_query_page(client):
+    response = client.get("/sparql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+                          follow_redirects=True)
+    assert response.request.path == "/query"
     assert response.mimetype == "text/html" and b"<form" in response.data
 
 

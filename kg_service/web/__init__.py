@@ -30,7 +30,20 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
                pool: WorkerPool | None = None) -> Flask:
     """The app serving `kg` (the built seeds when None). `pool` lets tests share one worker pool
     between many apps; otherwise the app starts its own (`Settings.query_workers`, default 2)."""
-    from . import describe, graphs, named, ops, pages, sparql
+    from . import (
+        article_page,
+        describe,
+        entity,
+        graphs,
+        home,
+        named,
+        ops,
+        pages,
+        query_page,
+        sparql,
+        timeline,
+        validation,
+    )
 
     settings = settings or Settings.from_env()
     if kg is None:
@@ -41,8 +54,11 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     pool.register(kg)
     app = Flask(__name__)
     app.json.sort_keys = False
+    # Werkzeug answers 413 for a larger body before a view reads it (form, query or upload).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.extensions["kg_service"] = Service(settings, kg, pool)
-    for module in (sparql, describe, graphs, named, ops, pages):
+    for module in (sparql, describe, graphs, named, ops, pages, validation, home, entity, article_page, query_page,
+                   timeline):
         app.register_blueprint(module.bp)
     app.register_error_handler(KgError, _kg_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -69,7 +85,11 @@ def _kg_error(exc: KgError) -> Response:
 
 def _http_error(exc: HTTPException) -> Response:
     kind = (exc.name or "error").lower().replace(" ", "-")
-    response = error_response({"error": kind, "message": exc.description, "status": exc.code}, exc.code or 500)
+    message = exc.description
+    if exc.code == 413:  # werkzeug's text does not say what the limit is
+        kind = "too-large"
+        message = f"the request body is larger than the {service().settings.max_upload_bytes} bytes accepted here"
+    response = error_response({"error": kind, "message": message, "status": exc.code}, exc.code or 500)
     if exc.code == 405 and exc.response is None:
         response.headers["Allow"] = ", ".join(getattr(exc, "valid_methods", None) or [])
     return response
@@ -85,8 +105,15 @@ def _start_clock() -> None:
     g.started = time.monotonic()
 
 
+# Only the service's own scripts, styles and forms; no framing. A page may set a stricter one of its own.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
 def _finish(response: Response) -> Response:
-    """CORS headers, metrics and the request log line."""
+    """Security and CORS headers, metrics and the request log line."""
+    response.headers["X-Content-Type-Options"] = "nosniff"  # a result or error echoing input is never run as HTML
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = "X-KG-Truncated, X-KG-Rows, Warning, ETag"
     if request.method == "OPTIONS":

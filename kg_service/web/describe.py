@@ -6,10 +6,8 @@ graph, computed once per graph version. A browser asking ``/sparql`` gets a mini
 
 from __future__ import annotations
 
-from html import escape
-
 import pyoxigraph as ox
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, redirect, request, url_for
 
 from ..formats import DATASET, FORMATS, GRAPH, RESULTS
 from ..negotiation import choose_format, parse_accept
@@ -94,8 +92,8 @@ def wants_html() -> bool:
 
 
 def service_description_response() -> Response:
-    if wants_html():
-        return Response(QUERY_FORM.format(endpoint=escape(request.base_url)), content_type="text/html; charset=utf-8")
+    if wants_html():  # a person at the endpoint URL gets the query page, which posts back here
+        return redirect(url_for("query_page.query"), code=303)
     fmt = choose_format(request.headers.get("Accept"), [GRAPH, DATASET], request.args.getlist("format"))
     body = ox.serialize(service_description(request.base_url), format=fmt.oxigraph, prefixes=PREFIXES_OUT)
     return Response(body, content_type=fmt.media_type, headers={"Vary": "Accept"})
@@ -122,12 +120,3 @@ def void() -> Response:
     return Response(body, content_type=fmt.media_type, headers={"Vary": "Accept"})
 
 
-QUERY_FORM = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>SPARQL endpoint</title></head>
-<body><h1>SPARQL endpoint</h1>
-<form method="get" action="{endpoint}">
-<p><textarea name="query" rows="12" cols="80">SELECT * WHERE {{ ?s ?p ?o }} LIMIT 10</textarea></p>
-<p><label>Format <select name="format"><option>json</option><option>xml</option><option>csv</option>
-<option>tsv</option><option>ttl</option><option>nt</option><option>jsonld</option><option>rdfxml</option></select>
-</label> <button type="submit">Run</button></p></form></body></html>
-"""

@@ -1,0 +1,72 @@
+"""``/id/...``: every resource IRI dereferences, as a page for a browser and as RDF for an RDF client.
+
+The IRI ``https://w3id.org/kg-service/id/X`` is served at ``/id/X`` here. The RDF is the resource's
+own description: its triples, and those of its hash IRIs (an evidence's ``#target``, ``#quote``)
+and blank nodes, exactly as loaded; a dataset format (TriG, N-Quads, JSON-LD) keeps the named graph
+of each triple, so it still tells which article said what. Both answers carry ``Link`` headers to
+every other representation, and ``Vary: Accept``.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, render_template, request
+
+from ..errors import NotFound
+from ..formats import DATASET, FORMATS, GRAPH
+from ..negotiation import choose_format
+from ..pagedata import entity
+from ..vocab import BASE, PREFIXES
+from .pages import HTML, browser_wants_html, not_found_page
+from .state import service
+
+bp = Blueprint("entity", __name__)
+RDF_FORMATS = [f for f in FORMATS if f.kind in (GRAPH, DATASET)]
+MAX_QUADS = 20000
+
+
+@bp.get("/id/<path:key>")
+def resource(key: str) -> Response:
+    iri = BASE + "id/" + key
+    kg = service().kg
+    if browser_wants_html():
+        data = entity(kg, iri)
+        if data is None:
+            return not_found_page(f"The graph knows nothing about <{iri}>.")
+        response = Response(render_template("entity.html", e=data, formats=RDF_FORMATS), content_type=HTML)
+        return _with_links(response)
+    fmt = choose_format(request.headers.get("Accept"), [GRAPH, DATASET], request.args.getlist("format"))
+    quads = description(iri)
+    if not quads:
+        raise NotFound(f"the graph knows nothing about <{iri}>")
+    if fmt.kind == DATASET:
+        body = ox.serialize(quads, format=fmt.oxigraph, prefixes=PREFIXES)
+    else:
+        body = ox.serialize(list(dict.fromkeys(q.triple for q in quads)), format=fmt.oxigraph, prefixes=PREFIXES)
+    return _with_links(Response(body, content_type=fmt.media_type))
+
+
+def description(iri: str) -> list[ox.Quad]:
+    """The quads about `iri`, its hash IRIs and the blank nodes they lead to (bounded)."""
+    quads = service().kg.quads
+    found: list[ox.Quad] = []
+    todo, seen = [ox.NamedNode(iri)], set()
+    while todo and len(found) < MAX_QUADS:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for quad in quads.quads_for_subject(node):
+            found.append(quad)
+            obj = quad.object
+            if isinstance(obj, ox.BlankNode) or (isinstance(obj, ox.NamedNode) and obj.value.startswith(iri + "#")):
+                todo.append(obj)
+    return found
+
+
+def _with_links(response: Response) -> Response:
+    links = [f'<{request.base_url}?format={f.name}>; rel="alternate"; type="{f.media_type}"' for f in RDF_FORMATS]
+    links.append(f'<{request.base_url}>; rel="alternate"; type="text/html"')
+    response.headers["Link"] = ", ".join(links)
+    response.headers["Vary"] = "Accept"
+    return response
