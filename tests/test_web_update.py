@@ -79,6 +79,14 @@ def test_an_update_never_fetches(pool, text: str) -> None:  # noqa: ANN001
     assert "disabled" in response.get_json()["message"]
 
 
+def test_a_deeply_nested_update_is_refused_before_it_runs(pool) -> None:  # noqa: ANN001
+    client = make_client(pool)
+    text = "INSERT { ?s ?p ?o } WHERE { " + "{ " * 5000 + "?s ?p ?o" + " }" * 5000 + " }"
+    response = client.post("/sparql", data={"update": text})
+    assert response.status_code == 400 and "deep" in response.get_json()["message"]
+    assert ask(client, "ASK { GRAPH <http://ex/g1> { ?s ?p ?o } }")  # the service is still here
+
+
 def test_a_malformed_update_is_a_400_and_changes_nothing(pool) -> None:  # noqa: ANN001
     client = make_client(pool)
     response = client.post("/sparql", data={"update": "INSERT DATA { <http://ex/a> <http://ex/p> ; DROP ALL"})

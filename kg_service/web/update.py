@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 from flask import Response, g, request
 
-from ..errors import Location, QueryError, ReadOnly, Unauthorized, UsageError
+from ..errors import Location, QueryError, ReadOnly, TooLarge, Unauthorized, UsageError
+from ..guard import check_structure
 from ..store import KnowledgeGraph
 from ..update import check_update, with_dataset
 from .state import service
@@ -58,6 +59,10 @@ def perform_update(update: UpdateRequest) -> Response:
         raise ReadOnly("updates need a dataset served without the union default graph "
                        "(serve --data FILE --no-union-default-graph)", Location(field="update"))
     g.query_text = update.text
+    if len(update.text) > svc.settings.max_query_chars:
+        raise TooLarge(f"the update has {len(update.text)} characters; the most this endpoint accepts is "
+                       f"{svc.settings.max_query_chars}", Location(field="update"))
+    check_structure(update.text)  # the update runs in this process: a parser stack overflow would end it
     check_update(update.text)
     text = with_dataset(update.text, update.using, update.using_named)
     with _lock:
