@@ -39,6 +39,15 @@ class QueryShape:
         return self.form in ("CONSTRUCT", "DESCRIBE")
 
 
+# Oxigraph's parser and evaluator recurse: a few thousand nested brackets, or a few thousand chained
+# operators (`1+1+...`, `?a || ?a || ...`, `MINUS {} MINUS {} ...`, `!!!...`), overflow the worker's stack
+# and kill it (SIGSEGV) — a 500 for the client. Real queries stay far below these bounds.
+MAX_DEPTH = 64
+MAX_OPERATORS = 2000
+_OPERATORS = frozenset("{|/^!+-*&=<>")
+_OPEN, _CLOSE = frozenset("({["), frozenset(")}]")
+
+
 def keywords(text: str) -> list[str]:
     """The bare words of a query, upper-cased, outside strings, comments, IRIs and prefixed names.
 
@@ -63,12 +72,43 @@ def inspect_query(text: str) -> QueryShape:
     kg_service.errors.QueryError: query: SERVICE is disabled: this endpoint does not query other endpoints
     """
     words = keywords(text)
+    check_structure(text)
     form = next((w for w in words if w in QUERY_FORMS or w in UPDATE_WORDS), None)
     if form in UPDATE_WORDS:
         raise ReadOnly("SPARQL Update is not allowed: this endpoint is read-only", Location(field="query"))
     if "SERVICE" in words:
         raise QueryError("SERVICE is disabled: this endpoint does not query other endpoints", Location(field="query"))
     return QueryShape(form, "FROM" in words)
+
+
+def check_structure(text: str) -> None:
+    """Raise QueryError for a query nested deeper than `MAX_DEPTH` or with more than `MAX_OPERATORS` operators.
+
+    >>> check_structure("SELECT * { FILTER((1 + 2) > 2) }")
+    >>> check_structure("SELECT * { BIND(" + "(" * 100 + "1" + ")" * 100 + " AS ?x) }")
+    Traceback (most recent call last):
+    kg_service.errors.QueryError: query: the query nests brackets more than 64 deep; write it flatter
+    >>> check_structure("ASK { FILTER(" + " || ".join(["true"] * 1500) + ") }")
+    Traceback (most recent call last):
+    kg_service.errors.QueryError: query: the query has more than 2000 operators and groups; split it into smaller queries
+    """  # noqa: E501
+    depth = operators = 0
+    for match in _TOKEN.finditer(text):
+        if match.lastgroup != "other":
+            continue
+        char = match.group()
+        if char in _OPEN:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise QueryError(f"the query nests brackets more than {MAX_DEPTH} deep; write it flatter",
+                                 Location(field="query"))
+        elif char in _CLOSE:
+            depth = max(0, depth - 1)
+        if char in _OPERATORS:
+            operators += 1
+            if operators > MAX_OPERATORS:
+                raise QueryError(f"the query has more than {MAX_OPERATORS} operators and groups; split it into "
+                                 "smaller queries", Location(field="query"))
 
 
 def refuse_update(text: str) -> None:

@@ -42,6 +42,8 @@ def parse_accept(header: str | None) -> list[MediaRange]:
     [('text', 'turtle', 0.5), ('application', '*', 1.0)]
     >>> parse_accept("")[0].q
     1.0
+    >>> [r.q for r in parse_accept("text/csv;q=nan, text/tsv;q=junk, */*;q=7")]
+    [0.0, 0.0, 1.0]
     """
     ranges = []
     for part in (header or "").split(","):
@@ -54,9 +56,10 @@ def parse_accept(header: str | None) -> list[MediaRange]:
             key, _, value = param.partition("=")
             if key.strip().lower() == "q":
                 try:
-                    q = max(0.0, min(1.0, float(value)))
+                    q = float(value)
                 except ValueError:
                     q = 0.0
+                q = max(0.0, min(1.0, q)) if q == q else 0.0  # min(1.0, nan) is 1.0: NaN would win
         ranges.append(MediaRange(main, sub or "*", q))
     return ranges or [MediaRange("*", "*", 1.0)]
 

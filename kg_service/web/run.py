@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import pyoxigraph as ox
 from flask import Response, g, request
 
-from ..errors import NotAcceptable, QueryTimeout, TooManyRows
+from ..errors import Location, NotAcceptable, QueryTimeout, TooLarge, TooManyRows, UsageError
 from ..formats import DATASET, GRAPH, RESULTS
 from ..guard import inspect_query
 from ..limits import limits_for
@@ -41,6 +42,11 @@ def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response
     """Run `query` within the limits `params` allow and return the negotiated response."""
     svc = service()
     g.query_text = query.text
+    if len(query.text) > svc.settings.max_query_chars:
+        raise TooLarge(f"the query has {len(query.text)} characters; the most this endpoint accepts is "
+                       f"{svc.settings.max_query_chars}", Location(field="query"))
+    _check_iris("default-graph-uri", query.default_graphs)
+    _check_iris("named-graph-uri", query.named_graphs)
     shape = inspect_query(query.text)
     kinds = [GRAPH, DATASET] if shape.is_graph else [RESULTS]
     try:
@@ -71,6 +77,16 @@ def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response
         response.headers["X-KG-Truncated"] = "true"
         response.headers["Warning"] = f'199 kg-service "result truncated to the first {limits.max_rows} rows"'
     return response
+
+
+def _check_iris(field: str, iris: Sequence[str]) -> None:
+    """Refuse a malformed dataset IRI here: in the worker it would be our crash, not the client's 400.
+    The IRIs only name graphs of the store; nothing is ever fetched from them."""
+    for iri in iris:
+        try:
+            ox.NamedNode(iri)
+        except ValueError as exc:
+            raise UsageError(f"not an absolute IRI: {iri!r} ({exc})", Location(field=field)) from None
 
 
 def _content_type(media_type: str) -> str:

@@ -1,0 +1,160 @@
+"""Runaway queries are stopped at the time limit while everyone else keeps being answered.
+
+Against the real service in its own process (`served`: 3 query workers, a 2 s limit), a runaway
+query (a cartesian product, unbounded property paths, a huge ORDER BY) ends with the 503 of
+`QueryTimeout` while client threads sending the named queries get 200 after 200. More runaways
+than workers get a clear 503 each, and the service is whole afterwards; a client that hangs up
+frees its worker at once. Timings are asserted only as generous "it ended" bounds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+
+import pytest
+from conftest import TEST_TIMEOUT_S
+
+PATH = "(<urn:p>|!<urn:p>)*"
+RUNAWAYS = {
+    "cartesian-product": "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
+    "unbounded-property-path": f"SELECT (COUNT(*) AS ?n) {{ ?a {PATH} ?b . ?b {PATH} ?c . ?c {PATH} ?d . "
+                               f"?d {PATH} ?e }}",
+    "huge-order-by": "SELECT * { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY DESC(STR(?c)) ?f ?i LIMIT 1",
+}
+ENDED_WITHIN_S = TEST_TIMEOUT_S + 20  # "it ended": generous on a shared 2-core machine
+
+
+def fetch(url: str, *, timeout: float = 60) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def sparql_url(base: str, query: str, **params: str) -> str:
+    return base + "/sparql?" + urllib.parse.urlencode({"query": query, **params})
+
+
+def metric(base: str, line_start: str) -> float:
+    _, body = fetch(base + "/metrics")
+    match = re.search("^" + re.escape(line_start) + r" (\S+)$", body.decode(), re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+@dataclass
+class Chorus:
+    """Client threads sending the named queries round-robin until told to stop; every status is kept."""
+
+    base: str
+    names: list[str]
+    statuses: list[int] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self, clients: int) -> None:
+        for i in range(clients):
+            thread = threading.Thread(target=self._run, args=(i,), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def _run(self, offset: int) -> None:
+        i = offset
+        while not self.stop.is_set():
+            name = self.names[i % len(self.names)]
+            status, body = fetch(f"{self.base}/queries/{name}")
+            self.statuses.append(status)
+            if status != 200:
+                self.failures.append(f"{name}: {status} {body[:200]!r}")
+            i += 1
+
+    def finish(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def named(served) -> list[str]:
+    _, body = fetch(served.url + "/queries/")
+    names = [q["name"] for q in json.loads(body)["queries"] if not q["params"] or all(
+        p["default"] is not None for p in q["params"])]
+    assert len(names) >= 5
+    return names
+
+
+@pytest.mark.parametrize("query", RUNAWAYS.values(), ids=RUNAWAYS.keys())
+def test_runaway_query_is_stopped_while_named_queries_are_answered(served, named, query):
+    timeouts_before = metric(served.url, "kg_query_timeouts_total")
+    chorus = Chorus(served.url, named)
+    chorus.start(6)
+    started = time.monotonic()
+    status, body = fetch(sparql_url(served.url, query))
+    elapsed = time.monotonic() - started
+    time.sleep(0.2)  # the chorus keeps going a moment after the runaway ended, too
+    chorus.finish()
+    assert status == 503, body[:300]
+    assert json.loads(body)["error"] == "query-timeout"
+    assert elapsed < ENDED_WITHIN_S
+    assert chorus.failures == []
+    assert len(chorus.statuses) >= 6  # every client was answered at least once while the runaway ran
+    assert metric(served.url, "kg_query_timeouts_total") >= timeouts_before + 1
+
+
+def test_more_runaways_than_workers_each_get_a_clear_503_and_the_service_recovers(served, named):
+    results: list[tuple[int, bytes]] = []
+    def heavy(query: str) -> None:
+        results.append(fetch(sparql_url(served.url, query)))
+
+    threads = [threading.Thread(target=heavy, args=(q,)) for q in list(RUNAWAYS.values()) * 2]  # 6 > 3 workers
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=ENDED_WITHIN_S * 2)
+    assert time.monotonic() - started < ENDED_WITHIN_S * 2
+    assert len(results) == 6
+    for status, body in results:
+        assert status == 503
+        error = json.loads(body)
+        assert error["error"] == "query-timeout" and error["message"]
+    for name in named[:5]:
+        assert fetch(f"{served.url}/queries/{name}")[0] == 200
+
+
+def test_client_that_hangs_up_frees_its_worker(served, named):
+    gone_before = metric(served.url, 'kg_http_requests_total{method="GET",status="499"}')
+    stopped_before = metric(served.url, "kg_query_workers_stopped_total")
+    path = "/sparql?" + urllib.parse.urlencode({"query": RUNAWAYS["cartesian-product"]})
+    host, port = served.url.removeprefix("http://").split(":")
+    for _ in range(3):  # as many as there are workers: were they not freed, the next queries would wait
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: */*\r\n\r\n".encode())
+            time.sleep(0.3)  # the query is running now
+    deadline = time.monotonic() + ENDED_WITHIN_S
+    while metric(served.url, 'kg_http_requests_total{method="GET",status="499"}') < gone_before + 3:
+        assert time.monotonic() < deadline, "the server never noticed the clients had gone"
+        time.sleep(0.1)
+    assert metric(served.url, "kg_query_workers_stopped_total") >= stopped_before + 3
+    for name in named[:3]:
+        assert fetch(f"{served.url}/queries/{name}")[0] == 200
+
+
+def test_flood_of_small_requests_is_answered_without_errors(served, named):
+    errors_before = metric(served.url, "kg_http_errors_total")
+    chorus = Chorus(served.url, named + ["../sparql", "no-such-query"])
+    chorus.start(8)
+    time.sleep(3)
+    chorus.finish()
+    assert len(chorus.statuses) > 20
+    assert set(chorus.statuses) <= {200, 404}
+    assert metric(served.url, "kg_http_errors_total") == errors_before
