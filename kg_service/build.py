@@ -16,7 +16,7 @@ from rdflib import RDF, RDFS, Dataset, Graph, URIRef
 
 from .compiler import Catalogue, CompiledArticle, compile_article, event_iri
 from .mapping import Mapping, load_mapping, read_text_file
-from .register import Register, load_register, register_graph
+from .register import Register, declared_in, load_register, register_graph, with_declared
 from .report import Finding
 from .settings import Settings
 from .vocab import CORRECTION_GRAPH, DKG, ENTITY_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, ORG, article_graph
@@ -46,8 +46,9 @@ def load_ontology(ontology_dir: Path) -> Graph:
 
 
 def catalogue_for(register: Register, mappings: list[Mapping], known: Dataset | None = None) -> Catalogue:
-    """All keys the mappings can use: register entities, every event any mapping defines, and
-    the events already in `known` (the served graph, when a new article is validated)."""
+    """All keys the mappings can use: register entities, the entities mappings declare, every event
+    any mapping defines, and the events already in `known` (the served graph, when a new article is
+    validated). Raises MappingErrors for a declared entity that clashes with a known key."""
     events: dict[str, URIRef] = {}
     if known is not None:
         prefix = str(event_iri("x"))[:-1]
@@ -57,7 +58,7 @@ def catalogue_for(register: Register, mappings: list[Mapping], known: Dataset | 
     for mapping in mappings:
         for entry in mapping.events:
             events[entry.values["id"]] = event_iri(entry.values["id"])
-    return Catalogue(register, events)
+    return Catalogue(with_declared(register, declared_in(mappings)), events)
 
 
 def build_dataset(settings: Settings) -> Build:
@@ -75,9 +76,9 @@ def build_dataset(settings: Settings) -> Build:
     dataset.bind("org", ORG)
     build = Build(dataset, register, ontology)
     dataset.graph(ONTOLOGY_GRAPH).__iadd__(ontology)
-    register_graph(register, dataset.graph(ENTITY_GRAPH))
     build.mappings = [load_mapping(path) for path in mapping_paths(settings.seeds_dir)]
     catalogue = catalogue_for(register, build.mappings)
+    register_graph(catalogue.register, dataset.graph(ENTITY_GRAPH))  # with the entities articles declare
     for mapping in build.mappings:
         add_article(build, mapping, read_text_file(mapping.text_path), catalogue)
     build.findings.extend(cross_article_findings(build.mappings))

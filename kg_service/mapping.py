@@ -85,7 +85,7 @@ ARTICLE_FIELDS = {
     "published": FieldSpec(DATE), "dateline": FieldSpec(TEXT), "date_note": FieldSpec(TEXT),
     "language": FieldSpec(TEXT), "machine_translated": FieldSpec(BOOL),
 }
-SECTIONS = {"article", "mentions", "events", "statements", "corrections"}
+SECTIONS = {"article", "entities", "mentions", "events", "statements", "corrections"}
 _DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
 _DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -142,6 +142,9 @@ class Mapping:
     events: list[Entry]
     statements: list[Entry]
     corrections: list[Entry]
+    # The ``entities:`` section as read (register sections: people, organisations, ...) and its line;
+    # register.with_declared checks it, as it needs the register to know which keys are taken.
+    entities: tuple[Any, int] | None = None
 
     @property
     def article_id(self) -> str:
@@ -453,7 +456,8 @@ def load_mapping(path: Path, text: str | None = None) -> Mapping:
     _check_unique_ids(reader, statements, "statements")
     if reader.errors or article is None:
         raise MappingErrors(reader.errors)
-    return Mapping(path, article, mentions, mention_lines, events, statements, corrections)
+    entities = (doc["entities"], _line(doc, "entities")) if "entities" in doc else None
+    return Mapping(path, article, mentions, mention_lines, events, statements, corrections, entities)
 
 
 def _line(doc: CommentedMap, name: str) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS
@@ -49,6 +50,7 @@ class RegisterEntry:
     iri: URIRef
     entry: Entry
     posts: list[Entry]
+    source: Path | None = None  # the mapping that declares it; None for the register file
 
     @property
     def key(self) -> str:
@@ -84,52 +86,101 @@ class Register:
 def load_register(path: Path) -> Register:
     """Read and check the register; raises MappingErrors with file:line for each problem."""
     doc = parse_yaml(read_text_file(path), path)
-    reader = SchemaReader(path)
-    entries: dict[str, RegisterEntry] = {}
     if not hasattr(doc, "items"):
         raise MappingError("expected sections " + ", ".join(SECTIONS), Location(str(path), 1))
-    for section, items in doc.items():
-        if section not in SECTIONS:
-            reader.error(doc.lc.key(section)[0] + 1, str(section), "unknown section; known: " + ", ".join(SECTIONS))
-            continue
-        kind, _cls, extra = SECTIONS[section]
-        specs = {**_ENTITY, **extra}
-        for i, (node, line) in enumerate(reader.sequence(items, section, doc.lc.key(section)[0] + 1)):
-            posts_node = node.get("posts") if hasattr(node, "get") else None
-            entry = reader.entry(node, section, f"{section}[{i}]", specs, line, nested=("posts",))
-            if entry is None or "key" not in entry.values:
-                continue
-            posts = []
-            post_items = [] if posts_node is None else reader.sequence(posts_node, f"{section}[{i}].posts", line)
-            for j, (post, pline) in enumerate(post_items):
-                checked = reader.entry(post, "post", f"{section}[{i}].posts[{j}]", _POST, pline)
-                if checked:
-                    posts.append(checked)
-            key = entry.values["key"]
-            if key in entries:
-                reader.error(entry.line, f"{section}[{i}].key", f"{key!r} is already used at line "
-                             f"{entries[key].entry.line}")
-                continue
-            entries[key] = RegisterEntry(section, mint(kind, key), entry, posts)
-    for entry in entries.values():
-        for name in ("country", "within", "place", "broader"):
-            refs = entry.entry.values.get(name, ())
-            for ref in (refs,) if isinstance(refs, str) else refs:
-                if ref not in entries:
-                    reader.error(entry.entry.line_of(name), f"{entry.key}.{name}", f"unknown register key {ref!r}")
-        for post in entry.posts:
-            for name in ("role", "organisation"):
-                if post.values.get(name) not in entries:
-                    reader.error(post.line_of(name), f"{entry.key}.posts.{name}",
-                                 f"unknown register key {post.values.get(name)!r}")
+    reader = SchemaReader(path)
+    entries = read_entries(doc, reader)
+    check_references(entries, entries, reader)
     if reader.errors:
         raise MappingErrors(reader.errors)
     return Register(path, entries)
 
 
-def register_graph(register: Register, graph: Graph) -> Graph:
-    """Add the register's triples to `graph`: labels, aliases, Wikidata links, sources and posts."""
+def read_entries(doc: Any, reader: SchemaReader, where: str = "", line: int = 1) -> dict[str, RegisterEntry]:
+    """The entries of a register document (or of a mapping's ``entities:`` section, `where`), by key;
+    problems go to `reader`, at their lines."""
+    entries: dict[str, RegisterEntry] = {}
+    if not hasattr(doc, "items"):
+        reader.error(line, where or "register", "expected sections " + ", ".join(SECTIONS))
+        return entries
+    for section, items in doc.items():
+        name = f"{where}.{section}" if where else str(section)
+        if section not in SECTIONS:
+            reader.error(doc.lc.key(section)[0] + 1, name, "unknown section; known: " + ", ".join(SECTIONS))
+            continue
+        kind, _cls, extra = SECTIONS[section]
+        specs = {**_ENTITY, **extra}
+        for i, (node, node_line) in enumerate(reader.sequence(items, name, doc.lc.key(section)[0] + 1)):
+            posts_node = node.get("posts") if hasattr(node, "get") else None
+            entry = reader.entry(node, section, f"{name}[{i}]", specs, node_line, nested=("posts",))
+            if entry is None or "key" not in entry.values:
+                continue
+            posts = []
+            post_items = [] if posts_node is None else reader.sequence(posts_node, f"{name}[{i}].posts", node_line)
+            for j, (post, pline) in enumerate(post_items):
+                checked = reader.entry(post, "post", f"{name}[{i}].posts[{j}]", _POST, pline)
+                if checked:
+                    posts.append(checked)
+            key = entry.values["key"]
+            if key in entries:
+                reader.error(entry.line, f"{name}[{i}].key", f"{key!r} is already used at line "
+                             f"{entries[key].entry.line}")
+                continue
+            entries[key] = RegisterEntry(section, mint(kind, key), entry, posts)
+    return entries
+
+
+def check_references(entries: dict[str, RegisterEntry], known: dict[str, RegisterEntry],
+                     reader: SchemaReader) -> None:
+    """Every key `entries` refer to (country, within, place, broader, a post's role and body) is in `known`."""
+    for entry in entries.values():
+        for name in ("country", "within", "place", "broader"):
+            refs = entry.entry.values.get(name, ())
+            for ref in (refs,) if isinstance(refs, str) else refs:
+                if ref not in known:
+                    reader.error(entry.entry.line_of(name), f"{entry.key}.{name}", f"unknown register key {ref!r}")
+        for post in entry.posts:
+            for name in ("role", "organisation"):
+                if post.values.get(name) not in known:
+                    reader.error(post.line_of(name), f"{entry.key}.posts.{name}",
+                                 f"unknown register key {post.values.get(name)!r}")
+
+
+def with_declared(register: Register, declared: list[tuple[Path, Any, int]]) -> Register:
+    """`register` plus the entities mappings declare in their ``entities:`` sections ((file, node, line)
+    each): an article may introduce a person or body the register does not know yet, checked as the
+    register is. Raises MappingErrors, at the mapping's lines, for a key the register or another
+    mapping already uses, or for a reference to an unknown key."""
+    entries = dict(register.entries)
+    errors: list[MappingError] = []
+    added: list[tuple[SchemaReader, dict[str, RegisterEntry]]] = []
+    for path, node, line in declared:
+        reader = SchemaReader(path)
+        own = read_entries(node, reader, "entities", line)
+        for key, entry in own.items():
+            if key in entries:
+                first = entries[key]
+                where = first.source or register.path
+                reader.error(entry.entry.line, f"entities.{key}", f"{key!r} is already defined in {where} at line "
+                             f"{first.entry.line}: use that key, or add an alias there")
+                continue
+            entry.source = path
+            entries[key] = entry
+        added.append((reader, own))
+    for reader, own in added:
+        check_references(own, entries, reader)
+        errors += reader.errors
+    if errors:
+        raise MappingErrors(errors)
+    return Register(register.path, entries)
+
+
+def register_graph(register: Register, graph: Graph, keys: set[str] | None = None) -> Graph:
+    """Add the register's triples to `graph`: labels, aliases, Wikidata links, sources and posts
+    (of the entries in `keys` only, when given; they may refer to any entry of the register)."""
     for entry in register.entries.values():
+        if keys is not None and entry.key not in keys:
+            continue
         _kind, cls, _extra = SECTIONS[entry.section]
         iri, values = entry.iri, entry.entry.values
         graph.add((iri, RDF.type, cls))
@@ -198,3 +249,8 @@ def register_key(iri: URIRef) -> str:
     'park-jin'
     """
     return str(iri).rsplit("/", 1)[-1]
+
+
+def declared_in(mappings: list) -> list[tuple[Path, Any, int]]:
+    """The ``entities:`` sections of `mappings` (Mapping objects), for `with_declared`."""
+    return [(m.path, *m.entities) for m in mappings if m.entities is not None]

@@ -66,6 +66,7 @@ class Report:
 
     def as_text(self) -> str:
         lines = [f"{f.where()}: {f.severity}: {f.message}"
+                 + (f" (value: {f.value})" if f.value else "")
                  + (f" [{f.focus}{' ' + f.path if f.path else ''}]" if f.file and f.focus else "")
                  for f in self.sorted()]
         counts = self.counts()

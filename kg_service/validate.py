@@ -30,6 +30,7 @@ from .compiler import CompiledArticle, compile_article
 from .dates import Span, resolve_phrase
 from .errors import InputError, Location, MappingError, MappingErrors
 from .mapping import Mapping, is_date_text, load_mapping, read_text_file
+from .register import register_graph
 from .report import Finding, Report
 from .settings import Settings
 from .vocab import ENTITY_GRAPH, ORG, article_iri
@@ -68,8 +69,11 @@ def shacl_findings(data: Graph, shapes: Graph, ontology: Graph,
 
 def entity_types(build: Build) -> Graph:
     """The types and names of the register's entities: what class constraints on article data need."""
+    return entity_types_of(build.dataset.graph(ENTITY_GRAPH))
+
+
+def entity_types_of(entities: Graph) -> Graph:
     types = Graph()
-    entities = build.dataset.graph(ENTITY_GRAPH)
     for predicate in (RDF.type, SKOS.prefLabel, RDFS.label):
         for triple in entities.triples((None, predicate, None)):
             if triple[2] != ORG.Membership:  # memberships are the register's, checked once with it
@@ -183,8 +187,16 @@ def validate_mapping(context: Context, source: str, path: Path, text: str) -> tu
     with context.lock:
         build = context.build
         others = [m for m in build.mappings if m.article_id != mapping.article_id]
-        compiled = compile_article(mapping, text, catalogue_for(build.register, [*others, mapping]))
-        findings = [*compiled.findings, *validate_article(build, compiled, mapping, context.shapes, context.types)]
+        try:
+            catalogue = catalogue_for(build.register, [*others, mapping])
+        except MappingError as exc:  # the entities it declares clash with known keys or name unknown ones
+            errors = exc.errors if isinstance(exc, MappingErrors) else [exc]
+            return Report([schema_finding(e) for e in errors if e.location.file == str(mapping.path)]), None
+        compiled = compile_article(mapping, text, catalogue)
+        # The entities this article declares are typed like the register's, so class constraints hold.
+        declared = {k for k, e in catalogue.register.entries.items() if e.source == mapping.path}
+        types = context.types + entity_types_of(register_graph(catalogue.register, Graph(), declared))
+        findings = [*compiled.findings, *validate_article(build, compiled, mapping, context.shapes, types)]
         findings += [f for f in cross_article_findings([*others, mapping]) if f.file == str(mapping.path)]
         known = context.known if len(others) == len(build.mappings) else known_signatures(
             context.articles(mapping.article_id))

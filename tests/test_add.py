@@ -31,7 +31,7 @@ from kg_service.web import create_app
 from kg_service.web.workers import WorkerPool
 
 ARTICLES = sorted(ARTICLES_DIR.glob("t*.yaml"))
-T01, T02, T03 = ARTICLES
+T01, T02, T03, T04 = ARTICLES
 TOKEN = "test-token-7f3a"
 
 

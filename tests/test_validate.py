@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import ARTICLES_DIR
-from rdflib import Graph, Literal
-from rdflib.namespace import RDF, SH
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH, SKOS
 
 from kg_service.cli import cli
 from kg_service.intake import parse_rdf, rdf_format
 from kg_service.validate import Context, validate_mapping, validate_rdf
 
 ARTICLES = sorted(ARTICLES_DIR.glob("t*.yaml"))
-T01, T02, T03 = ARTICLES
+T01, T02, T03, T04 = ARTICLES
 
 
 def variant(path: Path, old: str, new: str) -> tuple[str, int]:
@@ -69,6 +69,18 @@ BROKEN = {
                         "    label: Japan's 2019 export restrictions on South Korea\n    status: held\n"
                         "    date: 2019-07", "Warning", "probably the same event as "
                         "<https://w3id.org/kg-service/id/event/2019-07-japan-export-controls>", 0),
+    # t04 declares two officials and their ministries the register does not know (its `entities:` section).
+    "declared-key-taken": (T04, "    - key: lee-ho-hyeon\n", "    - key: fumio-kishida\n      name: Fumio Kishida\n"
+                           "    - key: lee-ho-hyeon\n", "Violation", "'fumio-kishida' is already defined in", 0),
+    "declared-unknown-country": (T04, "      country: south-korea\n      description: Director-General for",
+                                 "      country: south-koreaa\n      description: Director-General for", "Violation",
+                                 "unknown register key 'south-koreaa'", 0),
+    "declared-unknown-field": (T04, "      description: Director-General of the Trade",
+                               "      descripton: Director-General of the Trade", "Violation",
+                               "entities.people[0].descripton: unknown field", 0),
+    "declared-not-an-agent": (T04, "  people:\n    - key: yoichi-iida", "  issues:\n    - key: yoichi-iida",
+                              "Violation",
+                              "A dkg:participant of an event is an agent", 26),  # at the event's participants
     "label-differs-from-seeds": (T03, "    label: 2015 South Korea - Japan agreement on comfort women",
                                  "    label: The comfort women deal", "Warning",
                                  "events.2015-12-28-comfort-women-agreement.label: 'The comfort women deal' here but "
@@ -329,3 +341,20 @@ def test_the_html_report_marks_the_offending_line_of_the_mapping(client) -> None
     marked = re.search(rf'<li id="line-{line}" class="flagged sev-violation"><code>(.*?)</code>', page)
     assert marked and marked.group(1) == "    venue: seoul"
     assert f'<li id="line-{line + 1}">' in page or f'<li id="line-{line + 1}" class' in page
+
+
+def test_an_added_article_brings_its_declared_entities_into_the_entity_graph(seeds_copy: Path, settings) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    from kg_service.build import build_dataset
+    from kg_service.vocab import ENTITY_GRAPH
+
+    for suffix in (".txt", ".yaml"):
+        (seeds_copy / T04.with_suffix(suffix).name).write_bytes(T04.with_suffix(suffix).read_bytes())
+    build = build_dataset(replace(settings, seeds_dir=seeds_copy))
+    entities = build.dataset.graph(ENTITY_GRAPH)
+    person = URIRef("https://w3id.org/kg-service/id/person/lee-ho-hyeon")
+    assert (person, RDF.type, URIRef("https://w3id.org/kg-service/ontology#Person")) in entities
+    assert (person, SKOS.altLabel, Literal("Lee Ho-hyun", lang="en")) in entities
+    assert (URIRef("https://w3id.org/kg-service/id/org/meti"), URIRef("https://w3id.org/kg-service/ontology#country"),
+            URIRef("https://w3id.org/kg-service/id/state/japan")) in entities
