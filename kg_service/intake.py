@@ -65,6 +65,7 @@ def parse_rdf(data: bytes, fmt: Format, name: str) -> Dataset:
     text = decode(data, name)
     if fmt.name == "rdfxml":
         _refuse_doctype(text, name)
+        _refuse_deep_nesting(text, name)
     elif fmt.name == "jsonld":
         _refuse_remote_context(text, name)
     try:
@@ -81,6 +82,32 @@ def parse_rdf(data: bytes, fmt: Format, name: str) -> Dataset:
 def _reason(exc: SyntaxError) -> str:
     """Oxigraph's message without its own position prefix (the location carries it)."""
     return re.sub(r"^Parser error at line \d+ (?:column \d+|between columns \d+ and \d+): ", "", str(exc.msg))
+
+
+MAX_XML_DEPTH = 256
+_TAG = re.compile(r"<(/?)[A-Za-z_][^<>]*?(/?)>")
+
+
+def _refuse_deep_nesting(text: str, name: str) -> None:
+    """Elements nested thousands deep cost the parser seconds per upload (under the validation lock);
+    no RDF/XML a person or a tool writes nests more than a few dozen levels.
+
+    >>> _refuse_deep_nesting("<a><b/><c>x</c></a>", "f.rdf")
+    >>> _refuse_deep_nesting("<a>" * 300, "f.rdf")
+    Traceback (most recent call last):
+    kg_service.errors.InputError: f.rdf:1:769: the RDF/XML nests elements more than 256 deep; write it flatter
+    """
+    depth = 0
+    for tag in _TAG.finditer(text):
+        if tag.group(1):
+            depth -= 1
+        elif not tag.group(2):
+            depth += 1
+            if depth > MAX_XML_DEPTH:
+                line = text.count("\n", 0, tag.start()) + 1
+                column = tag.start() - (text.rfind("\n", 0, tag.start()) + 1) + 1
+                raise InputError(f"the RDF/XML nests elements more than {MAX_XML_DEPTH} deep; write it flatter",
+                                 Location(name, line, column))
 
 
 def _refuse_doctype(text: str, name: str) -> None:

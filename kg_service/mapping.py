@@ -379,6 +379,7 @@ _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.constru
 
 def parse_yaml(text: str, path: Path) -> Any:
     """Parse YAML keeping line numbers; a syntax error becomes an InputError at its line and column."""
+    _refuse_deep_flow(text, path)
     yaml = YAML(typ="rt", pure=True)
     yaml.Constructor = _Constructor
     try:
@@ -398,6 +399,30 @@ def parse_yaml(text: str, path: Path) -> Any:
         raise InputError(f"YAML syntax error: {exc}", Location(str(path))) from None
     except RecursionError:  # ruamel.yaml composes recursively: deep nesting exhausts the stack
         raise InputError("YAML nested too deeply to be a mapping", Location(str(path))) from None
+
+
+MAX_FLOW_DEPTH = 64
+
+
+def _refuse_deep_flow(text: str, path: Path) -> None:
+    """``[[[[...`` a few thousand deep costs ruamel.yaml seconds before it fails; no mapping nests past a
+    handful of levels, so refuse it at once (brackets inside quoted strings count too: harmless here).
+
+    >>> _refuse_deep_flow("a: [[1, 2], {b: [3]}]", Path("m.yaml"))
+    >>> _refuse_deep_flow("a: " + "[" * 100, Path("m.yaml"))
+    Traceback (most recent call last):
+    kg_service.errors.InputError: m.yaml:1:68: YAML syntax error: brackets nested more than 64 deep
+    """
+    depth = 0
+    for i, char in enumerate(text):
+        if char in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                line = text.count("\n", 0, i) + 1
+                raise InputError(f"YAML syntax error: brackets nested more than {MAX_FLOW_DEPTH} deep",
+                                 Location(str(path), line, i - (text.rfind("\n", 0, i) + 1) + 1))
+        elif char in "]}":
+            depth = max(depth - 1, 0)
 
 
 def read_text_file(path: Path) -> str:

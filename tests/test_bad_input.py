@@ -244,7 +244,7 @@ def test_http_oversized_multipart_upload_is_413(settings, kg, pool) -> None:  # 
 
 @pytest.mark.parametrize("source,where,fragment", [
     ("article: \x08", (1, 10), "the character U+0008 is not allowed in YAML"),
-    ("[" * 5000, (None, None), "nested too deeply"),
+    ("[" * 5000, (1, 65), "nested more than 64 deep"),
 ], ids=["control-character", "deep-nesting"])
 def test_hostile_yaml_is_a_located_input_error(source: str, where: tuple, fragment: str) -> None:
     from kg_service.mapping import load_mapping
@@ -268,3 +268,11 @@ def test_browser_gets_the_form_back_with_the_error(client: FlaskClient) -> None:
     page = " ".join(response.get_data(as_text=True).split())
     assert 'role="alert">Cannot validate: mapping:4:7: YAML syntax error' in page
     assert 'name="mapping"' in page
+
+
+def test_deeply_nested_rdfxml_is_refused_before_parsing(client: FlaskClient) -> None:
+    body = ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://example.org/">\n'
+            + "<rdf:Description><ex:p>" * 5000 + "x")
+    response = client.post("/validate", data=body.encode(), content_type="application/rdf+xml")
+    assert response.status_code == 400
+    assert "256 deep" in response.json["message"] and response.json["location"]["line"] == 2
