@@ -3,14 +3,16 @@
 rdflib builds and validates the graph (it is the better toolkit for that); queries run on Oxigraph,
 whose compiled engine is the one Oxigraph's own server uses. The build is handed over as N-Quads,
 so what is served is exactly what was validated. `version` changes whenever the content changes and
-is what HTTP caching (ETag) and result caches key on.
+is what HTTP caching (ETag) and result caches key on. The same `KnowledgeGraph` wraps a store kept in
+a folder (`stores`) or stands for one held by a remote server (`remote`), so the web layer never asks
+where the graph lives.
 """
 
 from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -26,41 +28,70 @@ SUFFIX_FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG, ".ttl
                   ".nt": ox.RdfFormat.N_TRIPLES, ".rdf": ox.RdfFormat.RDF_XML, ".owl": ox.RdfFormat.RDF_XML}
 
 
+def dataset_nquads(dataset: Dataset) -> bytes:
+    """The built dataset as N-Quads, one line per quad in a fixed order, so equal content gives an
+    equal version (its hash)."""
+    with warnings.catch_warnings():
+        # rdflib 7's N-Quads serializer calls its own deprecated Dataset.contexts(); nothing of ours to fix.
+        warnings.filterwarnings("ignore", "Dataset.contexts is deprecated", DeprecationWarning)
+        data = dataset.serialize(format="nquads", encoding="utf-8")
+    return b"\n".join(sorted(line for line in data.splitlines() if line.strip())) + b"\n"
+
+
+def content_version(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
 class KnowledgeGraph:
     """An Oxigraph store plus whether the default graph is the union of the named graphs."""
 
-    def __init__(self, store: ox.Store, *, union_default_graph: bool, version: str, quads: ox.Dataset | None = None):
+    def __init__(self, store: ox.Store, *, union_default_graph: bool, version: str,
+                 quads: ox.Dataset | Callable[[], ox.Dataset] | None = None, materialised: bool = False,
+                 size: int | None = None, path: Path | None = None, remote: object | None = None):
         """Wrap a loaded store. With `union_default_graph`, the union is written into the store's default
-        graph once here: Oxigraph's own union option is a bag (a triple in two graphs counts twice) and
-        overrides FROM, while a materialised default graph is the RDF merge the SPARQL spec means."""
+        graph once here (unless `materialised` says a persistent store already holds it): Oxigraph's own
+        union option is a bag (a triple in two graphs counts twice) and overrides FROM, while a
+        materialised default graph is the RDF merge the SPARQL spec means.
+
+        `quads` is the exact parsed copy, or a function that reads it: a worker or a persistent store
+        never needs it for queries, and at a million quads an eager copy costs hundreds of megabytes.
+        `path` is the folder of a persistent store (workers open it read-only instead of being sent
+        the data); `remote` is the `remote.RemoteStore` that answers queries instead of workers.
+        """
         self.store = store
         # Oxigraph's store turns xsd:nonNegativeInteger (and other integer subtypes) into xsd:integer, so
         # dumps are written from the parsed quads, which keep every datatype exactly as validated.
-        self.quads = quads if quads is not None else ox.Dataset(store)
-        if union_default_graph:
+        materialise = union_default_graph and not materialised
+        if quads is None:  # the copy must not see the union about to be written
+            quads = ox.Dataset(store) if materialise else (lambda: ox.Dataset(store))
+        self._quads = quads
+        self._size = len(store) if materialise and size is None else size
+        if materialise:
             store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
                               for q in store if not isinstance(q.graph_name, ox.DefaultGraph))
         self.union_default_graph = union_default_graph
         self.version = version
+        self.path = path
+        self.remote = remote
+
+    @property
+    def quads(self) -> ox.Dataset:
+        """The exact copy, read on first use and then kept."""
+        if callable(self._quads):
+            self._quads = self._quads()
+        return self._quads
 
     @classmethod
     def from_nquads(cls, data: bytes, *, union_default_graph: bool = True) -> KnowledgeGraph:
         store = ox.Store()
         store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
-        quads = ox.Dataset(ox.parse(data, format=ox.RdfFormat.N_QUADS))
-        return cls(store, union_default_graph=union_default_graph, version=hashlib.sha256(data).hexdigest()[:16],
-                   quads=quads)
+        return cls(store, union_default_graph=union_default_graph, version=content_version(data),
+                   quads=lambda: ox.Dataset(ox.parse(data, format=ox.RdfFormat.N_QUADS)))
 
     @classmethod
     def from_dataset(cls, dataset: Dataset, *, union_default_graph: bool = True) -> KnowledgeGraph:
         """Load a built rdflib dataset (the seeds) into a fresh in-memory store."""
-        with warnings.catch_warnings():
-            # rdflib 7's N-Quads serializer calls its own deprecated Dataset.contexts(); nothing of ours to fix.
-            warnings.filterwarnings("ignore", "Dataset.contexts is deprecated", DeprecationWarning)
-            data = dataset.serialize(format="nquads", encoding="utf-8")
-        # rdflib writes triples in an unspecified order; sort so equal content gives an equal version.
-        data = b"\n".join(sorted(line for line in data.splitlines() if line.strip())) + b"\n"
-        return cls.from_nquads(data, union_default_graph=union_default_graph)
+        return cls.from_nquads(dataset_nquads(dataset), union_default_graph=union_default_graph)
 
     @classmethod
     def from_file(cls, path: Path, *, union_default_graph: bool = False) -> KnowledgeGraph:
@@ -76,12 +107,11 @@ class KnowledgeGraph:
         store = ox.Store()
         try:
             store.bulk_load(data, format=fmt, base_iri=path.resolve().as_uri())
-            quads = ox.Dataset(ox.parse(data, format=fmt, base_iri=path.resolve().as_uri()))
         except SyntaxError as exc:
             raise InputError(f"not valid {fmt.name}: {exc}", Location(str(path), getattr(exc, "lineno", None),
                                                                     getattr(exc, "offset", None))) from None
-        return cls(store, union_default_graph=union_default_graph, version=hashlib.sha256(data).hexdigest()[:16],
-                   quads=quads)
+        return cls(store, union_default_graph=union_default_graph, version=content_version(data),
+                   quads=lambda: ox.Dataset(ox.parse(data, format=fmt, base_iri=path.resolve().as_uri())))
 
     def query(self, text: str, *, default_graphs: Iterable[str] = (), named_graphs: Iterable[str] = (),
               bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None, base_iri: str | None = None) -> object:
@@ -132,4 +162,6 @@ class KnowledgeGraph:
 
     def __len__(self) -> int:
         """Quads as loaded (the materialised union default graph is not counted again)."""
-        return len(self.quads)
+        if self._size is None:
+            self._size = len(self.quads) if self.union_default_graph else len(self.store)
+        return self._size

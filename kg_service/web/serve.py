@@ -1,5 +1,10 @@
 """`kg-service serve`: load the graph, start the query workers, serve the app with waitress.
 
+Where the graph lives is chosen here, once: in memory (the default), in a persistent folder
+(`--store PATH`, reopened without a rebuild while the inputs are unchanged), or on a remote SPARQL
+server (`--store URL`, pushed at start and queried through). The app sees one `KnowledgeGraph` in
+every case.
+
 waitress is pure Python (no build step) and robust; its threads answer requests while the heavy
 work runs in the worker processes. ``channel_request_lookahead`` lets waitress notice a client that
 has gone away, so its query is stopped at once instead of at the time limit.
@@ -10,21 +15,57 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..errors import KgError, UsageError
+from ..errors import KgError
+from ..formats import find_format
 from ..settings import Settings
-from ..store import KnowledgeGraph
+from ..store import KnowledgeGraph, content_version, dataset_nquads
 
 log = logging.getLogger("kg_service.web")
 
 
-def load_kg(settings: Settings, *, data: Path | None, union_default_graph: bool | None) -> KnowledgeGraph:
-    """The seeds (union default graph on unless told otherwise) or the dataset file `data` (off)."""
+def load_kg(settings: Settings, *, data: Path | None, union_default_graph: bool | None,
+            store_url: str | None = None) -> KnowledgeGraph:
+    """The seeds (union default graph on unless told otherwise) or the dataset file `data` (off), in
+    memory, in the persistent folder `store_url`, or pushed to the remote store at `store_url`."""
+    union = (data is None) if union_default_graph is None else union_default_graph
+    if store_url and not store_url.startswith(("http://", "https://")):
+        return _open_persistent(settings, Path(store_url), data=data, union=union)
     if data is not None:
-        return KnowledgeGraph.from_file(data, union_default_graph=bool(union_default_graph))
-    from ..build import build_dataset
+        kg = KnowledgeGraph.from_file(data, union_default_graph=union)
+    else:
+        from ..build import build_dataset
 
-    union = True if union_default_graph is None else union_default_graph
-    return KnowledgeGraph.from_dataset(build_dataset(settings).dataset, union_default_graph=union)
+        kg = KnowledgeGraph.from_dataset(build_dataset(settings).dataset, union_default_graph=union)
+    if store_url:
+        from ..remote import connect, push
+
+        kg.remote = connect(store_url)
+        log.info("pushing %d quads to %s", len(kg), kg.remote.store_url)
+        push(kg.remote, kg.store)
+    return kg
+
+
+def _open_persistent(settings: Settings, folder: Path, *, data: Path | None, union: bool) -> KnowledgeGraph:
+    from .. import stores
+
+    if data is not None:
+        source = stores.file_source(data, union_default_graph=union)
+
+        def build() -> tuple[bytes, str]:
+            if data.suffix.lower() == ".nq":  # already what the folder keeps: no parse, no copy
+                nquads = data.read_bytes()
+                return nquads, content_version(nquads)
+            kg = KnowledgeGraph.from_file(data, union_default_graph=False)
+            return kg.dump(find_format("nq")), kg.version
+    else:
+        source = stores.seeds_source(settings.seeds_dir, settings.ontology_dir, union_default_graph=union)
+
+        def build() -> tuple[bytes, str]:
+            from ..build import build_dataset
+
+            nquads = dataset_nquads(build_dataset(settings).dataset)
+            return nquads, content_version(nquads)
+    return stores.open_or_build(folder, source=source, union_default_graph=union, build=build)
 
 
 def make_server(settings: Settings, kg: KnowledgeGraph, *, host: str = "127.0.0.1", port: int = 8000):  # noqa: ANN201
@@ -43,12 +84,12 @@ def make_server(settings: Settings, kg: KnowledgeGraph, *, host: str = "127.0.0.
 def run_server(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, data: Path | None = None,
                store_url: str | None = None, union_default_graph: bool | None = None) -> None:
     """Serve until interrupted; the worker processes are stopped on the way out."""
-    if store_url:
-        raise UsageError("--store is not yet supported: serve the seeds or a --data file")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    kg = load_kg(settings, data=data, union_default_graph=union_default_graph)
+    kg = load_kg(settings, data=data, union_default_graph=union_default_graph, store_url=store_url)
     app, server = make_server(settings, kg, host=host, port=port)
-    log.info("serving %d triples at http://%s:%s/sparql", len(kg), server.effective_host, server.effective_port)
+    where = kg.remote or kg.path or "memory"
+    log.info("serving %d quads (%s) at http://%s:%s/sparql", len(kg), where, server.effective_host,
+             server.effective_port)
     try:
         server.run()
     except KeyboardInterrupt:

@@ -3,9 +3,12 @@
 pyoxigraph cannot cancel a running query, and a thread cannot be killed, so every query runs in a
 worker process: on timeout (or when the client has gone away) the parent kills that worker and the
 next request starts a fresh one, while the other workers keep answering. Each worker loads a
-dataset once, from N-Quads bytes the parent sends the first time it needs it, and keeps the last
+dataset once, from N-Quads bytes the parent sends the first time it needs it (or, for a persistent
+store, by opening its folder read-only, which costs neither a copy nor a load), and keeps the last
 few (so one pool can serve several graphs, as the conformance tests do). Results are serialised in
-the worker and come back as bytes, with the row cap applied there.
+the worker and come back as bytes, with the row cap applied there. A dataset held by a remote store
+is not loaded at all: its queries are forwarded over HTTP from the calling thread, which can give up
+on them at the time limit without killing anything.
 """
 
 from __future__ import annotations
@@ -16,16 +19,19 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 
 import pyoxigraph as ox
 
 from ..errors import ClientGone, KgError, QueryError, QueryTimeout
 from ..formats import find_format
+from ..remote import N_TRIPLES, RESULTS_JSON, RemoteStore, RemoteUnavailable, inline_bindings, send_query
 from ..store import KnowledgeGraph
 from ..vocab import PREFIXES
+from .cache import ResultCache
 from .solutions import WRITERS
 
 log = logging.getLogger(__name__)
@@ -72,6 +78,30 @@ def execute(store: ox.Store, job: Job) -> Answer:
     return _serialise(raw, job, started)
 
 
+def run_remote(remote: RemoteStore, job: Job, *, timeout_s: float) -> Answer:
+    """Forward `job` to the remote store and write its answer as the embedded store's would be.
+
+    The time limit bounds each wait on the remote (connecting, and every read of the answer), and the
+    row cap stops reading early; a query the remote goes on running after we gave up is its to stop
+    (Oxigraph's `serve --timeout-s`, Fuseki's own timeout)."""
+    started = time.monotonic()
+    text = inline_bindings(job.text, dict(job.bindings))
+    if job.base_iri:  # a BASE of the query's own, later in the prologue, still wins
+        text = f"BASE <{job.base_iri}>\n{text}"
+    with send_query(remote, text, timeout_s=timeout_s, default_graphs=job.default_graphs,
+                    named_graphs=job.named_graphs) as response:
+        media_type = response.headers.get_content_type()
+        try:
+            if media_type == RESULTS_JSON:
+                return _serialise(ox.parse_query_results(response, ox.QueryResultsFormat.JSON), job, started)
+            if media_type == N_TRIPLES:
+                triples = (q.triple for q in ox.parse(response, format=ox.RdfFormat.N_TRIPLES))
+                return _serialise_triples(triples, job, started)
+        except SyntaxError as exc:
+            raise RemoteUnavailable(f"the remote store sent malformed results: {exc}") from None
+    raise RemoteUnavailable(f"the remote store answered in {media_type}, not SPARQL JSON or N-Triples")
+
+
 def _serialise(raw: object, job: Job, started: float) -> Answer:
     fmt = find_format(job.fmt)
     if isinstance(raw, ox.QueryBoolean):
@@ -79,18 +109,23 @@ def _serialise(raw: object, job: Job, started: float) -> Answer:
             raise QueryError(f"an ASK result cannot be written as {fmt.label}")
         return Answer(raw.serialize(format=fmt.oxigraph), "boolean", 1, False, time.monotonic() - started)
     if isinstance(raw, ox.QueryTriples):
-        if fmt.name in WRITERS:
-            raise QueryError(f"a graph result cannot be written as {fmt.label}")
-        triples = list(islice(raw, job.max_rows + 1))
-        body = ox.serialize(triples[:job.max_rows], format=fmt.oxigraph, prefixes=PREFIXES)
-        return Answer(body, "triples", min(len(triples), job.max_rows), len(triples) > job.max_rows,
-                      time.monotonic() - started)
+        return _serialise_triples(raw, job, started)
     if fmt.name not in WRITERS:
         raise QueryError(f"SELECT results cannot be written as {fmt.label}")
     variables = [v.value for v in raw.variables]
     rows = [list(s) for s in islice(raw, job.max_rows + 1)]
     body = WRITERS[fmt.name](variables, rows[:job.max_rows])
     return Answer(body, "bindings", min(len(rows), job.max_rows), len(rows) > job.max_rows,
+                  time.monotonic() - started)
+
+
+def _serialise_triples(raw: Iterable[ox.Triple], job: Job, started: float) -> Answer:
+    fmt = find_format(job.fmt)
+    if fmt.name in WRITERS:
+        raise QueryError(f"a graph result cannot be written as {fmt.label}")
+    triples = list(islice(raw, job.max_rows + 1))
+    body = ox.serialize(triples[:job.max_rows], format=fmt.oxigraph, prefixes=PREFIXES)
+    return Answer(body, "triples", min(len(triples), job.max_rows), len(triples) > job.max_rows,
                   time.monotonic() - started)
 
 
@@ -102,10 +137,13 @@ def serve_jobs(conn: multiprocessing.connection.Connection) -> None:
             message = conn.recv()
         except (EOFError, OSError):
             return
-        if message[0] == "load":
+        if message[0] in ("load", "open"):
             _, version, data = message
-            store = ox.Store()
-            store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
+            if message[0] == "open":  # a persistent store's folder: nothing to copy, nothing to load
+                store = ox.Store.read_only(data)
+            else:
+                store = ox.Store()
+                store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
             stores[version] = store
             while len(stores) > KEEP_DATASETS:
                 stores.popitem(last=False)
@@ -135,24 +173,34 @@ class _Worker:
 class WorkerPool:
     """At most `size` worker processes; a request waits for a free one within its own time limit."""
 
-    def __init__(self, size: int = 2, *, method: str = "forkserver"):
+    def __init__(self, size: int = 2, *, method: str = "forkserver", cache: ResultCache | None = None):
+        """`cache` keeps answers per (dataset version, job); pass ``ResultCache(0)`` to keep none."""
         self.size = size
+        self.cache = cache if cache is not None else ResultCache()
         self._ctx = multiprocessing.get_context(method)
         if method == "forkserver":
             self._ctx.set_forkserver_preload([__name__])
         self._slots = threading.BoundedSemaphore(size)
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
-        self._data: dict[str, bytes] = {}
+        self._data: dict[str, bytes | Path | RemoteStore] = {}  # N-Quads, a store folder, or a remote
         self.stopped = 0  # workers killed on timeout or disconnect, for /metrics
 
     def register(self, kg: KnowledgeGraph) -> None:
-        """Make `kg` available to the workers (its N-Quads are sent to each worker once)."""
+        """Make `kg` available to the workers: its remote store, its folder, or its N-Quads (sent to each
+        worker once)."""
         if kg.version not in self._data:
-            self._data[kg.version] = kg.store.dump(format=ox.RdfFormat.N_QUADS)
+            if kg.remote is not None:
+                self._data[kg.version] = kg.remote
+            elif kg.path is not None:
+                self._data[kg.version] = kg.path
+            else:
+                self._data[kg.version] = kg.store.dump(format=ox.RdfFormat.N_QUADS)
 
     def warm_up(self, version: str) -> None:
         """Start every worker and load `version`, so the first queries do not pay for it."""
+        if isinstance(self._data.get(version), RemoteStore):
+            return
         workers = [self._take() for _ in range(self.size - len(self._idle))]
         for worker in workers:
             self._load(worker, version)
@@ -161,7 +209,21 @@ class WorkerPool:
 
     def run(self, version: str, job: Job, *, timeout_s: float,
             gone: Callable[[], bool] = lambda: False) -> Answer:
-        """Run `job` on dataset `version`; raises QueryTimeout, ClientGone or the query's own error."""
+        """Run `job` on dataset `version` (or answer it from the cache); raises QueryTimeout, ClientGone or
+        the query's own error."""
+        try:
+            cached = self.cache.get(version, job)
+        except TypeError:  # a binding that cannot be hashed: run it, do not keep it
+            return self._run(version, job, timeout_s=timeout_s, gone=gone)
+        if cached is not None:
+            return cached
+        answer = self._run(version, job, timeout_s=timeout_s, gone=gone)
+        self.cache.put(version, job, answer)
+        return answer
+
+    def _run(self, version: str, job: Job, *, timeout_s: float, gone: Callable[[], bool]) -> Answer:
+        if isinstance(self._data.get(version), RemoteStore):
+            return run_remote(self._data[version], job, timeout_s=timeout_s)
         deadline = time.monotonic() + timeout_s
         if not self._slots.acquire(timeout=timeout_s):
             raise QueryTimeout(f"every query worker stayed busy for {timeout_s:g} s; try again later")
@@ -207,6 +269,8 @@ class WorkerPool:
         # Mirrors the worker's least-recently-used list: a load or a run moves `version` to the end.
         if version in worker.loaded:
             worker.loaded.remove(version)
+        elif isinstance(self._data[version], Path):
+            worker.conn.send(("open", version, str(self._data[version])))
         else:
             worker.conn.send(("load", version, self._data[version]))
         worker.loaded = (worker.loaded + [version])[-KEEP_DATASETS:]

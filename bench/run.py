@@ -1,0 +1,301 @@
+"""`make bench`: kg-service side by side with Oxigraph's server and rdflib-endpoint, on the same data and queries.
+
+One run: write the dataset (the seeds, or a synthetic corpus of 1,000 or 20,000 articles), start the
+three servers on it, check that they give the same results for the 23 named queries, then measure,
+interleaved, per-query latency (p50, p95), throughput with 8 concurrent clients for a bounded time,
+start-up and load time, and peak memory of each server's process tree. It prints ratios kg-service /
+peer and writes the numbers to bench/results/*.json. Nothing here asserts a timing: the targets are
+reported as held or not.
+
+Oxigraph's own union-default-graph option is a bag (a triple in two graphs counts twice), so it is
+given the data with the union written into its default graph, as kg-service holds it; rdflib-endpoint
+serves the plain file as a union-default Dataset, its only mode.
+
+    python bench/run.py --size seeds            # or 1000, 20000; --quick for a short run
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyoxigraph as ox
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from corpus import write_corpus  # noqa: E402
+from measure import Client, differences, latency_rounds, normalise, throughput  # noqa: E402
+from peers import BIN, Server, start_kg_service, start_oxigraph, start_rdflib_endpoint  # noqa: E402
+
+from kg_service.queries import load_queries  # noqa: E402
+from kg_service.remote import inline_bindings  # noqa: E402
+from kg_service.settings import Settings  # noqa: E402
+from kg_service.store import dataset_nquads  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+SIZES = {"seeds": 0, "1000": 1000, "20000": 20000}
+PEERS = ("oxigraph", "rdflib-endpoint")
+MB = 1 << 20
+
+
+def prepare_data(size: str, folder: Path) -> tuple[Path, Path, int]:
+    """The dataset as N-Quads, and a copy with the union default graph written out; and its quads count."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data, union = folder / f"{size}.nq", folder / f"{size}.union.nq"
+    if not data.exists():
+        if size == "seeds":
+            from kg_service.build import build_dataset
+
+            data.write_bytes(dataset_nquads(build_dataset(Settings.from_env()).dataset))
+        else:
+            write_corpus(SIZES[size], data)
+    if not union.exists() or union.stat().st_mtime < data.stat().st_mtime:
+        seen, count = set(), 0
+        tmp = union.with_name(union.name + ".tmp")
+        with data.open("rb") as source, tmp.open("wb") as out:
+            for line in source:
+                out.write(line)
+            for quad in ox.parse(path=data, format=ox.RdfFormat.N_QUADS):
+                if isinstance(quad.graph_name, ox.NamedNode):
+                    triple = str(quad.triple)
+                    key = hashlib.blake2b(triple.encode(), digest_size=8).digest()
+                    if key not in seen:
+                        seen.add(key)
+                        out.write(triple.encode() + b" .\n")
+        tmp.replace(union)
+    count = sum(1 for line in data.open("rb") if line.strip())
+    return data, union, count
+
+
+def named_query_texts() -> dict[str, str]:
+    """Each named query with its default parameters bound by VALUES: one text every server understands."""
+    return {name: inline_bindings(q.text, q.bindings({})) for name, q in load_queries(ROOT / "sparql").items()}
+
+
+def check_results(servers: dict[str, Server], starters: dict, queries: dict[str, str], *,
+                  timeout_s: float) -> tuple[dict[str, dict[str, str]], dict[str, set[str]]]:
+    """For each peer, the named queries whose results differ from kg-service's (with how), and the
+    queries each server did not answer within `timeout_s`. A server that timed out is restarted:
+    it would otherwise go on computing the abandoned query and slow everything measured after."""
+    mismatches: dict[str, dict[str, str]] = {name: {} for name in servers if name != "kg-service"}
+    too_slow: dict[str, set[str]] = {name: set() for name in servers}
+    for query_name, text in queries.items():
+        results = {}
+        for name in servers:
+            client = Client(servers[name].query_url, timeout_s=timeout_s)
+            try:
+                results[name] = client.query(text)
+            except TimeoutError:
+                results[name] = (0, b"")
+                too_slow[name].add(query_name)
+                peak = servers[name].peak_rss
+                servers[name].stop()
+                servers[name] = starters[name]()
+                servers[name].peak_rss = max(peak, servers[name].peak_rss)
+            finally:
+                client.close()
+        status, body = results["kg-service"]
+        for name in mismatches:
+            peer_status, peer_body = results[name]
+            if query_name in too_slow[name] or query_name in too_slow["kg-service"]:
+                mismatches[name][query_name] = f"not answered within {timeout_s:g} s"
+            elif status != 200 or peer_status != 200:
+                mismatches[name][query_name] = f"status kg-service {status}, {name} {peer_status}"
+            elif how := differences(normalise(body), normalise(peer_body)):
+                mismatches[name][query_name] = how
+    return mismatches, too_slow
+
+
+def time_build() -> float | None:
+    """Wall time of `kg-service build` on the seeds (a fresh process, as a user runs it)."""
+    started = time.monotonic()
+    done = subprocess.run([str(BIN / "kg-service"), "build"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          timeout=300, check=False)
+    return time.monotonic() - started if done.returncode in (0, 1) else None
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def fmt(value: float | None, unit: str = "", digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def report(result: dict) -> str:
+    """The ratio table: kg-service / peer for every measure (latency: lower is better for kg-service)."""
+    names = [n for n in ("kg-service", *PEERS) if n in result["servers"]]
+    peers = [n for n in names if n != "kg-service"]
+    lines = [f"kg-service benchmark: size {result['size']} ({result['quads']:,} quads), {result['machine']}, "
+             f"kg-service store: {result['kg_store']}, "
+             + ("identical query texts (kg-service's result cache answers)" if result["cached"] else
+                "every query text made unique (no result cache helps)"), ""]
+    head = f"{'query (p50 ms)':<30}" + "".join(f"{n[:10]:>11}" for n in names) + "".join(
+        f"{'kg/' + p[:6]:>11}" for p in peers)
+    lines += [head, "-" * len(head)]
+    lat = result["latency"]
+    for query in result["queries"]:
+        p50 = {n: lat[n][query]["p50"] for n in names}
+        cells = "".join(f"{fmt(p50[n] * 1000 if p50[n] is not None else None, '', 1):>11}" for n in names)
+        cells += "".join(f"{fmt(ratio(p50['kg-service'], p50[p]), 'x'):>11}" for p in peers)
+        lines.append(f"{query[:30]:<30}{cells}")
+    lines.append("")
+    rows = [("p50 geo-mean ms (all answered)", "p50"), ("p95 geo-mean ms (all answered)", "p95")]
+    for label, key in rows:
+        values = {n: result["geomean"][n][key] for n in names}
+        lines.append(f"{label:<30}" + "".join(f"{fmt(values[n] * 1000 if values[n] else None, '', 1):>11}"
+                                               for n in names)
+                     + "".join(f"{fmt(ratio(values['kg-service'], values[p]), 'x'):>11}" for p in peers))
+    tput = {n: result["throughput"].get(n, {}).get("requests_per_s") for n in names}
+    lines.append(f"{'throughput req/s (8 clients)':<30}" + "".join(f"{fmt(tput[n], '', 1):>11}" for n in names)
+                 + "".join(f"{fmt(ratio(tput['kg-service'], tput[p]), 'x'):>11}" for p in peers))
+    for label, key, scale in (("load s (data -> answering)", "load_s", 1), ("start s (stored -> answering)",
+                              "start_s", 1), ("peak RSS MB", "peak_rss", MB)):
+        values = {n: result["servers"][n][key] / scale for n in names}
+        lines.append(f"{label:<30}" + "".join(f"{fmt(values[n], '', 1):>11}" for n in names)
+                     + "".join(f"{fmt(ratio(values['kg-service'], values[p]), 'x'):>11}" for p in peers))
+    if result.get("build_s") is not None:
+        lines.append(f"{'kg-service build (seeds) s':<30}{fmt(result['build_s']):>11}")
+    lines.append("")
+    for name, slow in result["timed_out"].items():
+        if slow:
+            lines.append(f"{name} did not answer within the time limit: {', '.join(slow)} (left out of the "
+                         "geo-means and the throughput mix for every server)")
+    for peer, found in result["mismatches"].items():
+        lines.append(f"results vs {peer}: " + ("all named queries agree" if not found else
+                                                f"{len(found)} differ: " + "; ".join(
+                                                    f"{q}: {how}" for q, how in sorted(found.items()))))
+    lines += ["", "targets:"] + [f"  [{'held' if ok else 'NOT held' if ok is not None else 'n/a'}] {text}"
+                                 for text, ok in result["targets"]]
+    return "\n".join(lines)
+
+
+def geomean(values: list[float]) -> float | None:
+    values = [v for v in values if v]
+    if not values:
+        return None
+    product = 1.0
+    for v in values:
+        product *= v ** (1 / len(values))
+    return product
+
+
+def targets(result: dict) -> list[tuple[str, bool | None]]:
+    """The issue's targets, each held, not held, or not measured in this run (None)."""
+    tput = {n: v.get("requests_per_s") for n, v in result["throughput"].items()}
+    out: list[tuple[str, bool | None]] = []
+    kg = tput.get("kg-service")
+    if result["size"] == "seeds":
+        out.append(("throughput >= 0.5 x oxigraph", kg >= 0.5 * tput["oxigraph"] if kg and "oxigraph" in tput
+                    else None))
+        out.append(("throughput >= 10 x rdflib-endpoint", kg >= 10 * tput["rdflib-endpoint"]
+                    if kg and "rdflib-endpoint" in tput else None))
+    else:
+        lat = result["latency"]
+        if "oxigraph" in lat:
+            slow = [q for q in result["queries"] if lat["kg-service"][q]["p50"] is not None
+                    and lat["oxigraph"][q]["p50"] and lat["kg-service"][q]["p50"] > 1.5 * lat["oxigraph"][q]["p50"]]
+            out.append((f"every named query p50 <= 1.5 x oxigraph ({result['quads']:,} quads)"
+                        + (f"; over: {', '.join(slow)}" if slow else ""), not slow))
+        server = result["servers"]["kg-service"]
+        out.append((f"start from the persistent store < 5 s ({server['start_s']:.2f} s)",
+                    server["start_s"] < 5 if result["kg_store"] == "persistent" else None))
+        out.append((f"peak RSS < 2 GB ({server['peak_rss'] / MB:.0f} MB)", server["peak_rss"] < 2 * 1024 * MB))
+    if result.get("build_s") is not None:
+        out.append((f"kg-service build of the seeds < 2 s ({result['build_s']:.2f} s)", result["build_s"] < 2))
+    return out
+
+
+def _stop_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # so `finally` stops the servers
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", choices=list(SIZES), default="seeds")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of throughput per server")
+    parser.add_argument("--rounds", type=int, default=15, help="latency rounds (each runs every query once)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds, 3 s of throughput: a smoke run")
+    parser.add_argument("--peers", default=None,
+                        help="comma-separated peers (default: both; rdflib-endpoint only up to 1000 articles)")
+    parser.add_argument("--kg-store", choices=("memory", "persistent"), default=None,
+                        help="kg-service's store (default: memory for the seeds, persistent above)")
+    parser.add_argument("--query-timeout", type=float, default=60.0,
+                        help="seconds a server may take for one query before it counts as not answered")
+    parser.add_argument("--cached", action="store_true",
+                        help="repeat identical query texts, so kg-service's result cache answers (default: every "
+                             "request's text differs by a comment, so the engines are measured)")
+    parser.add_argument("--no-build-timing", action="store_true", help="skip timing `kg-service build`")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.duration = 3, 3.0
+    peers = args.peers.split(",") if args.peers else [p for p in PEERS if p != "rdflib-endpoint"
+                                                      or SIZES[args.size] <= 1000]
+    kg_store = args.kg_store or ("memory" if args.size == "seeds" else "persistent")
+    work = RESULTS / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"preparing the {args.size} dataset ...", flush=True)
+    data, union_data, quads = prepare_data(args.size, RESULTS / "data")
+    queries = named_query_texts()
+    servers: dict[str, Server] = {}
+    result: dict = {"size": args.size, "quads": quads, "kg_store": kg_store, "queries": list(queries),
+                    "cached": args.cached,
+                    "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                    "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "settings": {"rounds": args.rounds, "duration_s": args.duration, "clients": 8}}
+    try:
+        starters = {"kg-service": lambda: start_kg_service(data, work, store=work / "kg-store"
+                                                           if kg_store == "persistent" else None),
+                    "oxigraph": lambda: start_oxigraph(union_data, work),
+                    "rdflib-endpoint": lambda: start_rdflib_endpoint(data, work)}
+        for name in ("kg-service", *peers):
+            print(f"starting {name} ...", flush=True)
+            servers[name] = starters[name]()
+        print(f"checking results (at most {args.query_timeout:g} s a query) ...", flush=True)
+        result["mismatches"], too_slow = check_results(servers, starters, queries, timeout_s=args.query_timeout)
+        result["timed_out"] = {n: sorted(q) for n, q in too_slow.items()}
+        answered = {q: t for q, t in queries.items() if not any(q in slow for slow in too_slow.values())}
+        result["throughput_queries"] = list(answered)
+        clients = {name: Client(s.query_url, timeout_s=args.query_timeout, vary=not args.cached)
+                   for name, s in servers.items()}
+        print(f"latency: {args.rounds} rounds ...", flush=True)
+        timings = latency_rounds(clients, queries, rounds=args.rounds, budget_s=max(60.0, args.rounds * 40.0),
+                                 skip=too_slow)
+        result["latency"] = {n: {q: t.summary() for q, t in per.items()} for n, per in timings.items()}
+        result["geomean"] = {n: {k: geomean([per[q][k] for q in answered if per[q][k] is not None])
+                                 for k in ("p50", "p95")} for n, per in result["latency"].items()}
+        for client in clients.values():
+            client.close()
+        result["throughput"] = {}
+        for name, server in servers.items():
+            print(f"throughput: {name}, {args.duration:g} s ...", flush=True)
+            result["throughput"][name] = throughput(server.query_url, list(answered.values()), clients=8,
+                                                    duration_s=args.duration, vary=not args.cached)
+    finally:
+        for server in servers.values():
+            server.stop()
+    result["servers"] = {n: {"load_s": s.load_s, "start_s": s.start_s, "peak_rss": s.peak_rss}
+                         for n, s in servers.items()}
+    result["build_s"] = None if args.no_build_timing else time_build()
+    result["targets"] = targets(result)
+    text = report(result)
+    print("\n" + text)
+    out = RESULTS / f"bench-{args.size}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}.json"
+    out.write_text(json.dumps(result, indent=2))
+    (RESULTS / f"bench-{args.size}-latest.txt").write_text(text + "\n")
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""An embedded persistent store: the built dataset kept in a folder, so a restart does not rebuild it.
+
+`serve --store FOLDER` opens the folder when it holds the dataset built from the same inputs (the
+seeds, the ontology and this package's code, or the `--data` file) and rebuilds it when they changed.
+The inputs are hashed, not built, so an unchanged restart costs a hash and an open, whatever the
+size of the graph. A marker file written last, atomically, says the folder is complete: a load that
+crashed leaves no marker, and the next start rebuilds. The exact N-Quads (with the datatypes as
+validated, which Oxigraph's store normalises) sit beside the Oxigraph store for dumps.
+
+One server per folder: workers open the store read-only, which RocksDB allows only while nobody
+writes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from .errors import InputError, Location
+from .store import KnowledgeGraph
+
+MARKER = "kg-service.json"
+STORE_DIR = "oxigraph"
+EXACT = "dataset.nq"
+LAYOUT = 1  # bump when the folder layout changes, so old folders are rebuilt, not misread
+CODE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Marker:
+    """What a complete folder holds: which inputs it was built from, its content version and size."""
+
+    source: str
+    version: str
+    union_default_graph: bool
+    quads: int
+    layout: int = LAYOUT
+
+
+def files_digest(paths: Iterable[Path], *, salt: str = "") -> str:
+    """A hash of the files' names and contents: equal inputs give an equal key, any change a new one."""
+    digest = hashlib.sha256(salt.encode())
+    for path in sorted(paths):
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def seeds_source(seeds_dir: Path, ontology_dir: Path, *, union_default_graph: bool) -> str:
+    """The key of a build from the seeds: mappings, texts, ontology files and the code that compiles them."""
+    inputs = [p for folder in (seeds_dir, ontology_dir) for p in folder.iterdir() if p.is_file()]
+    inputs += CODE_DIR.glob("*.py")
+    return files_digest(inputs, salt=f"seeds union={union_default_graph}")
+
+
+def file_source(path: Path, *, union_default_graph: bool) -> str:
+    return files_digest([path], salt=f"file {path.suffix.lower()} union={union_default_graph}")
+
+
+def read_marker(folder: Path) -> Marker | None:
+    """The folder's marker, or None when it is missing, unreadable or of another layout."""
+    try:
+        values = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+        marker = Marker(**values)
+    except (OSError, ValueError, TypeError):
+        return None
+    return marker if marker.layout == LAYOUT else None
+
+
+def open_or_build(folder: Path, *, source: str, union_default_graph: bool,
+                  build: Callable[[], tuple[bytes, str]]) -> KnowledgeGraph:
+    """The persistent dataset in `folder`: opened when its marker matches `source`, else rebuilt.
+
+    `build()` returns the exact N-Quads and the content version; it is called only on a rebuild.
+    Raises InputError when the folder cannot be written or opened.
+    """
+    marker = read_marker(folder)
+    if marker is None or marker.source != source or marker.union_default_graph != union_default_graph:
+        data, version = build()
+        marker = _write(folder, data, source=source, version=version, union_default_graph=union_default_graph)
+    return open_folder(folder, marker)
+
+
+def open_folder(folder: Path, marker: Marker) -> KnowledgeGraph:
+    """Open a complete folder read-only; the exact copy is parsed only if a dump or graph read needs it."""
+    try:
+        store = ox.Store.read_only(str(folder / STORE_DIR))
+    except OSError as exc:
+        raise InputError(f"cannot open the store: {exc}", Location(str(folder))) from None
+    exact = folder / EXACT
+    return KnowledgeGraph(store, union_default_graph=marker.union_default_graph, version=marker.version,
+                          quads=lambda: ox.Dataset(ox.parse(path=exact, format=ox.RdfFormat.N_QUADS)),
+                          materialised=True, size=marker.quads, path=folder / STORE_DIR)
+
+
+def _write(folder: Path, data: bytes, *, source: str, version: str, union_default_graph: bool) -> Marker:
+    """Replace the folder's content; the marker goes last, so an interrupted write is never taken as whole."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MARKER).unlink(missing_ok=True)
+        shutil.rmtree(folder / STORE_DIR, ignore_errors=True)
+        exact = folder / EXACT
+        _write_atomically(exact, data)
+        store = ox.Store(str(folder / STORE_DIR))
+        store.bulk_load(path=exact, format=ox.RdfFormat.N_QUADS)
+        size = len(store)
+        if union_default_graph:
+            store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
+                              for q in ox.parse(path=exact, format=ox.RdfFormat.N_QUADS)
+                              if not isinstance(q.graph_name, ox.DefaultGraph))
+        store.flush()
+        store.optimize()
+        del store  # closes RocksDB before anyone opens it read-only
+        marker = Marker(source, version, union_default_graph, size)
+        _write_atomically(folder / MARKER, json.dumps(asdict(marker), indent=2).encode())
+    except OSError as exc:
+        raise InputError(f"cannot write the store: {exc}", Location(str(folder))) from None
+    return marker
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
