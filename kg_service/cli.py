@@ -116,7 +116,10 @@ def query(query: str, fmt: str, params: tuple[str, ...]) -> None:
 @click.option("--port", default=8000, show_default=True, type=int, help="port to listen on")
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="serve this RDF dataset file (N-Quads, TriG, Turtle, N-Triples, RDF/XML) instead of the seeds")
-@click.option("--store", "store_url", help="remote SPARQL server URL or store folder (not yet supported)")
+@click.option("--store", "store_url", metavar="PATH-or-URL",
+              help="a folder (persistent embedded store, reopened without a rebuild while the inputs are unchanged) "
+                   "or the URL of a SPARQL 1.1 server with the Graph Store Protocol (the graph is pushed there and "
+                   "queried through it)")
 @click.option("--union-default-graph/--no-union-default-graph", default=None,
               help="default graph = union of the named graphs (default: on for the seeds, off for --data)")
 @click.option("--allow-updates", is_flag=True,

@@ -73,6 +73,7 @@ class KnowledgeGraph:
         self.version = version
         self.path = path
         self.remote = remote
+        self.data_file: Path | None = None  # set by from_file: a published dump, not the seeds
 
     @property
     def quads(self) -> ox.Dataset:
@@ -110,8 +111,10 @@ class KnowledgeGraph:
         except SyntaxError as exc:
             raise InputError(f"not valid {fmt.name}: {exc}", Location(str(path), getattr(exc, "lineno", None),
                                                                     getattr(exc, "offset", None))) from None
-        return cls(store, union_default_graph=union_default_graph, version=content_version(data),
-                   quads=lambda: ox.Dataset(ox.parse(data, format=fmt, base_iri=path.resolve().as_uri())))
+        kg = cls(store, union_default_graph=union_default_graph, version=content_version(data),
+                 quads=lambda: ox.Dataset(ox.parse(data, format=fmt, base_iri=path.resolve().as_uri())))
+        kg.data_file = path
+        return kg
 
     def query(self, text: str, *, default_graphs: Iterable[str] = (), named_graphs: Iterable[str] = (),
               bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None, base_iri: str | None = None) -> object:

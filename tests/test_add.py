@@ -281,3 +281,30 @@ def test_validate_after_add_sees_the_new_article(writable_app: Flask) -> None:
     report = client.post("/validate", data=data, content_type="multipart/form-data").json
     assert any("probably the same event as <https://w3id.org/kg-service/id/event/2015-12-28-yun-kishida-talks-seoul>"
                in r["message"] for r in report["results"]), report
+
+
+def test_post_articles_is_refused_when_serving_a_dataset_file(seeds_copy: Path, settings: Settings,
+                                                                pool: WorkerPool, tmp_path: Path) -> None:
+    """`serve --data` serves a published dump: an add would write the seeds and swap the seeds' graph in."""
+    own = replace(settings, seeds_dir=seeds_copy, write_token=TOKEN)
+    dump = tmp_path / "dump.nq"
+    dump.write_bytes(b"<http://ex/a> <http://ex/p> \"x\" <http://ex/g> .\n")
+    client = create_app(own, KnowledgeGraph.from_file(dump), pool=pool).test_client()
+    before = snapshot(seeds_copy)
+    response = post_article(client, T01)
+    assert response.status_code == 403 and "--data" in response.get_json()["message"]
+    assert snapshot(seeds_copy) == before
+
+
+def test_serve_start_up_finishes_an_interrupted_add(seeds_copy: Path, settings: Settings) -> None:
+    """An add killed after its journal: the next start-up undoes it before building, leaving no stray files."""
+    from kg_service.web.serve import load_kg
+
+    before = snapshot(seeds_copy)
+    process = paused_add(seeds_copy, "text")  # the text is in place, its mapping not yet
+    process.kill()
+    process.wait(timeout=30)
+    process.stderr.close()
+    assert snapshot(seeds_copy) != before
+    load_kg(replace(settings, seeds_dir=seeds_copy), data=None, union_default_graph=None)
+    assert snapshot(seeds_copy) == before

@@ -107,8 +107,6 @@ def test_body_over_the_limit_is_413_json_naming_the_limit(small):
         assert body["error"] == "too-large" and "65536" in body["message"]
 
 
-@pytest.mark.xfail(strict=True, reason="serve.py: waitress buffers up to its default 1 GB body (to disk) before the "
-                   "app can answer 413; needs create_server(..., max_request_body_size=settings.max_upload_bytes)")
 def test_server_refuses_a_huge_body_before_receiving_it(served):
     host, port = served.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as conn:

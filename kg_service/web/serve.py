@@ -28,6 +28,11 @@ def load_kg(settings: Settings, *, data: Path | None, union_default_graph: bool 
     """The seeds (union default graph on unless told otherwise) or the dataset file `data` (off), in
     memory, in the persistent folder `store_url`, or pushed to the remote store at `store_url`."""
     union = (data is None) if union_default_graph is None else union_default_graph
+    if data is None:
+        from ..seeds import recover, seeds_lock
+
+        with seeds_lock(settings.seeds_dir):  # an add killed midway is finished or undone before the build
+            recover(settings.seeds_dir)
     if store_url and not store_url.startswith(("http://", "https://")):
         return _open_persistent(settings, Path(store_url), data=data, union=union)
     if data is not None:
@@ -76,8 +81,9 @@ def make_server(settings: Settings, kg: KnowledgeGraph, *, host: str = "127.0.0.
 
     app = create_app(settings, kg)
     app.extensions["kg_service"].pool.warm_up(kg.version)
+    # waitress would otherwise buffer up to 1 GB of body (to disk) before the app could answer 413.
     server = create_server(app, host=host, port=port, threads=8, channel_request_lookahead=5,
-                           ident="kg-service")
+                           ident="kg-service", max_request_body_size=settings.max_upload_bytes)
     return app, server
 
 

@@ -55,6 +55,9 @@ def perform_update(update: UpdateRequest) -> Response:
     """Apply `update` and serve the result as a new graph version; 204 on success."""
     svc = service()
     _check_token(svc.settings.write_token)
+    if svc.kg.path is not None or svc.kg.remote is not None:
+        raise ReadOnly("updates need the dataset served from memory, not from a persistent or remote store",
+                       Location(field="update"))
     if svc.kg.union_default_graph:
         raise ReadOnly("updates need a dataset served without the union default graph "
                        "(serve --data FILE --no-union-default-graph)", Location(field="update"))

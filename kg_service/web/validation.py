@@ -98,7 +98,10 @@ def _validate_request(context: Context) -> tuple[Report, str, str | None]:
 def add() -> tuple[Response, int]:
     svc = service()
     _authorise(svc.settings.write_token)
-    if getattr(svc.kg, "remote", None) is not None or getattr(svc.kg, "path", None) is not None:
+    if svc.kg.data_file is not None:
+        raise WriteDisabled("this service serves a dataset file (serve --data), not the seeds: articles are added "
+                            "to the seeds (kg-service serve without --data)")
+    if svc.kg.remote is not None or svc.kg.path is not None:
         raise WriteDisabled("adding articles needs the graph served from memory (the default of kg-service serve); "
                             "this service serves a persistent or remote store: use kg-service add and restart")
     _limit_body()
