@@ -58,7 +58,8 @@ class Report:
 
     def sorted(self) -> list[Finding]:
         rank = {s: i for i, s in enumerate(SEVERITIES)}
-        return sorted(self.findings, key=lambda f: (f.file or "~", f.line or 0, rank[f.severity], f.message))
+        return sorted(self.findings, key=lambda f: (f.file or "~", f.line or 0, rank[f.severity], f.message,
+                                                    f.focus or "", f.path or "", f.value or ""))
 
     def as_dict(self) -> dict[str, object]:
         results = [f.as_dict() for f in self.sorted()]
