@@ -193,3 +193,21 @@ def test_healthz_and_metrics(client, kg):
     text = client.get("/metrics").get_data(as_text=True)
     assert 'kg_http_requests_total{method="GET",status="200"}' in text
     assert "kg_query_seconds_count" in text and "kg_query_timeouts_total" in text
+
+
+def test_a_get_result_revalidates_with_its_etag_without_running_again(client):
+    query = {"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", "format": "csv"}
+    first = client.get("/sparql", query_string=query)
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and "must-revalidate" in first.headers["Cache-Control"]
+    again = client.get("/sparql", query_string=query, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
+    other = client.get("/sparql", query_string={**query, "format": "tsv"}, headers={"If-None-Match": etag})
+    assert other.status_code == 200  # another format is another representation
+
+
+def test_volatile_and_posted_queries_carry_no_etag(client):
+    volatile = client.get("/sparql", query_string={"query": "SELECT (RAND() AS ?r) {}", "format": "json"})
+    posted = client.post("/sparql", data={"query": "SELECT * { ?s ?p ?o } LIMIT 1", "format": "json"})
+    assert volatile.status_code == posted.status_code == 200
+    assert "ETag" not in volatile.headers and "ETag" not in posted.headers

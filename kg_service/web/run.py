@@ -6,6 +6,7 @@ limits, formats, truncation signal and metrics.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -14,9 +15,10 @@ from flask import Response, g, request
 
 from ..errors import Location, NotAcceptable, QueryTimeout, TooLarge, TooManyRows, UsageError
 from ..formats import DATASET, GRAPH, RESULTS
-from ..guard import inspect_query
+from ..guard import inspect_query, keywords
 from ..limits import limits_for
 from ..negotiation import choose_format
+from .cache import VOLATILE
 from .state import service
 from .workers import Job
 
@@ -58,6 +60,9 @@ def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response
     limits = limits_for(svc.settings, {k: v[0] for k, v in params.items() if v})
     job = Job(query.text, fmt.name, limits.max_rows, query.default_graphs, query.named_graphs, query.bindings,
               base_iri=request.base_url)
+    etag = _etag(svc.kg.version, job, limits.strict)
+    if etag is not None and request.if_none_match.contains(etag):
+        return _not_modified(etag)  # same query, same data: nothing is run
     gone = request.environ.get("waitress.client_disconnected") or (lambda: False)
     try:
         result = svc.pool.run(svc.kg.version, job, timeout_s=limits.timeout_s, gone=gone)
@@ -76,6 +81,26 @@ def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response
             svc.metrics.truncated += 1
         response.headers["X-KG-Truncated"] = "true"
         response.headers["Warning"] = f'199 kg-service "result truncated to the first {limits.max_rows} rows"'
+    if etag is not None:
+        response.set_etag(etag)
+        response.headers["Cache-Control"] = "public, max-age=0, must-revalidate"
+    return response
+
+
+def _etag(version: str, job: Job, strict: bool) -> str | None:
+    """A validator for a GET result: the dataset version and everything that shapes the answer. None for
+    POST (not cacheable) and for queries whose answer changes between runs (NOW, RAND, UUID, STRUUID).
+    A client revalidating after an article was added gets the new result, as the version differs."""
+    if request.method not in ("GET", "HEAD") or VOLATILE.intersection(keywords(job.text)):
+        return None
+    return hashlib.sha256(repr((version, job, strict)).encode()).hexdigest()[:32]
+
+
+def _not_modified(etag: str) -> Response:
+    response = Response(status=304)
+    response.set_etag(etag)
+    response.headers["Vary"] = "Accept"
+    response.headers["Cache-Control"] = "public, max-age=0, must-revalidate"
     return response
 
 
