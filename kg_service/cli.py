@@ -135,6 +135,9 @@ def serve(host: str, port: int, data: Path | None, store_url: str | None, union_
         if data is None or union_default_graph:
             raise UsageError("--allow-updates needs --data FILE without --union-default-graph: the seeds are "
                              "changed only by adding articles")
+        if not settings.write_token and host not in ("127.0.0.1", "localhost", "::1"):
+            raise UsageError(f"--allow-updates on {host} without KG_WRITE_TOKEN would let anyone change the data: "
+                             "set a token, or listen on 127.0.0.1")
         settings = replace(settings, allow_updates=True)
     run_server(settings, host=host, port=port, data=data, store_url=store_url,
                union_default_graph=union_default_graph)

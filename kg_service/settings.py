@@ -26,7 +26,8 @@ class Settings:
     query_timeout_s: float = _setting(10.0, "longest a SPARQL query may run, in seconds; clients may ask for less")
     max_rows: int = _setting(10000, "most result rows a query returns; clients may ask for fewer")
     query_workers: int = _setting(2, "worker processes that run SPARQL queries (each holds a copy of the graph)")
-    write_token: str = _setting("", "token that allows POST /articles; empty means the service is read-only")
+    write_token: str = _setting("", "token that allows POST /articles and SPARQL updates; empty: no adds, and "
+                                    "updates only where KG_ALLOW_UPDATES opens them (on 127.0.0.1)")
     max_upload_bytes: int = _setting(2_000_000, "largest request body accepted (any POST), in bytes")
     max_query_chars: int = _setting(100_000, "longest SPARQL query text /sparql accepts, in characters")
     allow_updates: bool = _setting(False, "accept SPARQL Update on /sparql (only for a --data dataset without the "

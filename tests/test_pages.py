@@ -274,3 +274,10 @@ def test_the_timeline_stays_usable_with_thousands_of_events(pool: WorkerPool, se
     assert 0 < year.count('<li class="tl-event ') < PAGE_SIZE and "Page 1 of" not in year
     last = html(client, "/timeline?page=10")
     assert last.count('<li class="tl-event ') == 3000 - 9 * PAGE_SIZE and 'rel="prev"' in last
+
+
+@pytest.mark.parametrize("path", ["/id/a%20b", "/id/x%3Ey", "/id/%7B"])
+@pytest.mark.parametrize("accept", ["text/html", "text/turtle"])
+def test_an_id_that_is_no_iri_is_a_404(client, path: str, accept: str) -> None:  # noqa: ANN001
+    response = client.get(path, headers={"Accept": accept})
+    assert response.status_code == 404

@@ -312,7 +312,9 @@ def protocol_server(pool):  # noqa: ANN001, ANN201
     graph = Graph().parse(manifest, format="turtle", publicID=manifest.as_uri())
     named = sorted({(str(graph.value(d, RDFS_LABEL)), _path(graph.value(d, UT.graph)))
                     for d in graph.objects(None, UT.graphData)})
-    app = create_app(CONFORMANCE_SETTINGS, make_kg([], named), pool=pool)
+    kg = make_kg([], named)
+    kg.data_file = manifest  # served as `serve --data` serves a file: the only kind that takes updates
+    app = create_app(CONFORMANCE_SETTINGS, kg, pool=pool)
     live, server, thread = start_server(app)
     yield live
     server.close()

@@ -358,3 +358,12 @@ def test_an_added_article_brings_its_declared_entities_into_the_entity_graph(see
     assert (person, SKOS.altLabel, Literal("Lee Ho-hyun", lang="en")) in entities
     assert (URIRef("https://w3id.org/kg-service/id/org/meti"), URIRef("https://w3id.org/kg-service/ontology#country"),
             URIRef("https://w3id.org/kg-service/id/state/japan")) in entities
+
+
+def test_post_validate_rdf_uploaded_as_a_form_file(client, validation_context: Context) -> None:  # noqa: ANN001
+    """The page's "Validate RDF" form sends the file as the multipart field `rdf`."""
+    import io
+
+    data = {"rdf": (io.BytesIO(compiled_turtle(validation_context, T01)), "article.ttl")}
+    response = client.post("/validate", data=data, content_type="multipart/form-data")
+    assert response.status_code == 200 and response.json["conforms"] is True, response.json

@@ -3,6 +3,10 @@ dataset options as USING clauses, nothing fetched, and a write token honoured wh
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+import pyoxigraph as ox
 import pytest
 from flask.testing import FlaskClient
 
@@ -17,8 +21,12 @@ ASK_NEW = "ASK { GRAPH <http://ex/new> { <http://ex/a> a <http://ex/Thing> } }"
 
 
 def make_client(pool, *, allow: bool = True, token: str = "", union: bool = False) -> FlaskClient:  # noqa: ANN001
+    """An app serving a dataset file (as `serve --data` does), with updates allowed or not."""
     settings = Settings.from_env({}, allow_updates=allow, write_token=token, query_timeout_s=5.0)
-    kg = KnowledgeGraph.from_nquads(DATA, union_default_graph=union)
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "data.nq"
+        data.write_bytes(DATA)
+        kg = KnowledgeGraph.from_file(data, union_default_graph=union)
     return create_app(settings, kg, pool=pool).test_client()
 
 
@@ -98,7 +106,8 @@ def test_a_malformed_update_is_a_400_and_changes_nothing(pool) -> None:  # noqa:
 def test_a_configured_token_is_required(pool) -> None:  # noqa: ANN001
     client = make_client(pool, token="s3cret")
     text = "DROP ALL"
-    assert client.post("/sparql", data={"update": text}).status_code == 401
+    missing = client.post("/sparql", data={"update": text})
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"].startswith("Bearer")
     wrong = client.post("/sparql", data={"update": text}, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401 and "nope" not in wrong.get_data(as_text=True)
     assert ask(client, "ASK { GRAPH <http://ex/g1> { ?s ?p ?o } }")
@@ -176,3 +185,78 @@ def test_serve_refuses_allow_updates_on_the_seeds() -> None:
 
     result = CliRunner().invoke(cli, ["serve", "--allow-updates"])
     assert result.exit_code == 2 and "--data" in result.output
+
+
+def test_a_using_graph_uri_cannot_smuggle_a_load(pool) -> None:  # noqa: ANN001
+    """The protocol's dataset IRIs are pasted into the update as USING <...>: one that closes its
+    brackets must be refused, not run (it would LOAD from any URL)."""
+    import socket
+
+    client = make_client(pool)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.5)
+        port = listener.getsockname()[1]
+        evil = f"http://x> WHERE {{}} ; LOAD <http://127.0.0.1:{port}/evil.ttl> ; DELETE {{ ?s ?p ?o }} USING <http://y"
+        response = client.post("/sparql", query_string={"using-graph-uri": evil},
+                               data=b"DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }", content_type="application/sparql-update")
+        assert response.status_code == 400 and response.get_json()["location"]["field"] == "using-graph-uri"
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    assert ask(client, "ASK { GRAPH <http://ex/g1> { ?s ?p ?o } }")
+
+
+def test_the_seeds_never_take_updates(pool, kg) -> None:  # noqa: ANN001
+    """Even with updates allowed and the union off, the seeds' graph is changed only by adding articles."""
+    seeds = KnowledgeGraph.from_nquads(kg.store.dump(format=ox.RdfFormat.N_QUADS), union_default_graph=False)
+    settings = Settings.from_env({}, allow_updates=True, query_timeout_s=5.0)
+    client = create_app(settings, seeds, pool=pool).test_client()
+    response = client.post("/sparql", data={"update": "DELETE WHERE { GRAPH ?g { ?s ?p ?o } }"})
+    assert response.status_code == 403 and "adding articles" in response.get_json()["message"]
+
+
+def test_anonymous_updates_are_refused_on_a_public_address(tmp_path) -> None:  # noqa: ANN001
+    from click.testing import CliRunner
+
+    from kg_service.cli import cli
+
+    data = tmp_path / "data.nq"
+    data.write_bytes(DATA)
+    result = CliRunner().invoke(cli, ["serve", "--data", str(data), "--allow-updates", "--host", "0.0.0.0"], env={})
+    assert result.exit_code == 2 and "KG_WRITE_TOKEN" in result.output
+
+
+def test_a_broken_dataset_file_for_a_persistent_store_is_a_located_error(tmp_path) -> None:  # noqa: ANN001
+    from click.testing import CliRunner
+
+    from kg_service.cli import cli
+
+    data = tmp_path / "bad.nq"
+    data.write_bytes(DATA + b"<http://ex/c> <http://ex/p> .\n")
+    result = CliRunner().invoke(cli, ["serve", "--data", str(data), "--store", str(tmp_path / "store"), "--port", "0"])
+    assert result.exit_code == 2 and f"{data}:3" in result.output, result.output
+
+
+def test_old_versions_are_dropped_after_updates() -> None:
+    """Each update makes a new version; the pool and the page caches keep only the one served (an own
+    pool: in the session's, other apps still serve the same first version)."""
+    from kg_service.web.workers import WorkerPool
+
+    pool = WorkerPool(1)
+    try:
+        _check_versions_dropped(pool)
+    finally:
+        pool.close()
+
+
+def _check_versions_dropped(pool) -> None:  # noqa: ANN001
+    client = make_client(pool)
+    service = client.application.extensions["kg_service"]
+    first = service.kg.version
+    client.get("/.well-known/void", headers={"Accept": "text/turtle"})  # fills a per-version page cache
+    for i in range(5):
+        response = client.post("/sparql", data={"update": f"INSERT DATA {{ <http://ex/n{i}> <http://ex/p> {i} }}"})
+        assert response.status_code == 204
+    assert first not in pool._data and service.kg.version in pool._data
+    assert not any(first in key for key in service.cache)

@@ -80,7 +80,10 @@ def error_response(body: dict[str, object], status: int) -> Response:
 
 
 def _kg_error(exc: KgError) -> Response:
-    return error_response(exc.as_dict(), exc.http_status)
+    response = error_response(exc.as_dict(), exc.http_status)
+    if exc.http_status == 401:  # RFC 9110: a 401 names the scheme to use
+        response.headers["WWW-Authenticate"] = 'Bearer realm="kg-service"'
+    return response
 
 
 def _http_error(exc: HTTPException) -> Response:

@@ -16,6 +16,7 @@ from ..errors import NotFound
 from ..formats import DATASET, FORMATS, GRAPH
 from ..negotiation import choose_format
 from ..pagedata import entity
+from ..store import KnowledgeGraph
 from ..vocab import BASE, PREFIXES
 from .pages import HTML, browser_wants_html, not_found_page
 from .state import service
@@ -29,14 +30,22 @@ MAX_QUADS = 20000
 def resource(key: str) -> Response:
     iri = BASE + "id/" + key
     kg = service().kg
+    try:
+        ox.NamedNode(iri)
+    except ValueError:  # a space or a bracket in the path: no resource of ours has such a name
+        iri = None
     if browser_wants_html():
+        if iri is None:
+            return not_found_page("No resource has that name: it is not a valid IRI.")
         data = entity(kg, iri)
         if data is None:
             return not_found_page(f"The graph knows nothing about <{iri}>.")
         response = Response(render_template("entity.html", e=data, formats=RDF_FORMATS), content_type=HTML)
         return _with_links(response)
     fmt = choose_format(request.headers.get("Accept"), [GRAPH, DATASET], request.args.getlist("format"))
-    quads = description(iri)
+    if iri is None:
+        raise NotFound("no resource has that name: it is not a valid IRI")
+    quads = description(kg, iri)
     if not quads:
         raise NotFound(f"the graph knows nothing about <{iri}>")
     if fmt.kind == DATASET:
@@ -46,9 +55,9 @@ def resource(key: str) -> Response:
     return _with_links(Response(body, content_type=fmt.media_type))
 
 
-def description(iri: str) -> list[ox.Quad]:
+def description(kg: KnowledgeGraph, iri: str) -> list[ox.Quad]:
     """The quads about `iri`, its hash IRIs and the blank nodes they lead to (bounded)."""
-    quads = service().kg.quads
+    quads = kg.quads
     found: list[ox.Quad] = []
     todo, seen = [ox.NamedNode(iri)], set()
     while todo and len(found) < MAX_QUADS:

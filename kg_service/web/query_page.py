@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 from flask import Blueprint, Response, render_template, request, url_for
 
-from ..errors import KgError
+from ..errors import KgError, Location, TooLarge
 from ..formats import FORMATS, GRAPH, RESULTS
 from ..guard import inspect_query
 from ..limits import limits_for
@@ -93,7 +93,12 @@ def run(text: str, *, named: NamedQuery | None = None, values: dict[str, str] | 
         limits = limits_for(svc.settings, {"limit": str(PAGE_ROWS)})
         job = Job(text, "ttl" if graph else "json", limits.max_rows, bindings=bindings,
                   base_iri=request.url_root + "sparql")
-        answer = svc.pool.run(svc.kg.version, job, timeout_s=limits.timeout_s)
+        if len(text) > svc.settings.max_query_chars:
+            raise TooLarge(f"the query has {len(text)} characters; the most this endpoint accepts is "
+                           f"{svc.settings.max_query_chars}", Location(field="query"))
+        gone = request.environ.get("waitress.client_disconnected") or (lambda: False)
+        answer = svc.pool.run(svc.kg.version, job, timeout_s=limits.timeout_s, gone=gone)
+        svc.metrics.observe_query(answer.seconds)
     except KgError as exc:
         return _error(text, exc)
     outcome = Outcome(count=answer.rows, truncated=answer.truncated, ms=(time.monotonic() - started) * 1000)

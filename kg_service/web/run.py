@@ -47,8 +47,8 @@ def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response
     if len(query.text) > svc.settings.max_query_chars:
         raise TooLarge(f"the query has {len(query.text)} characters; the most this endpoint accepts is "
                        f"{svc.settings.max_query_chars}", Location(field="query"))
-    _check_iris("default-graph-uri", query.default_graphs)
-    _check_iris("named-graph-uri", query.named_graphs)
+    check_iris("default-graph-uri", query.default_graphs)
+    check_iris("named-graph-uri", query.named_graphs)
     shape = inspect_query(query.text)
     kinds = [GRAPH, DATASET] if shape.is_graph else [RESULTS]
     try:
@@ -60,12 +60,13 @@ def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response
     limits = limits_for(svc.settings, {k: v[0] for k, v in params.items() if v})
     job = Job(query.text, fmt.name, limits.max_rows, query.default_graphs, query.named_graphs, query.bindings,
               base_iri=request.base_url)
-    etag = _etag(svc.kg.version, job, limits.strict)
+    version = svc.kg.version  # read once: an add or update meanwhile must not mix two versions
+    etag = _etag(version, job, limits.strict)
     if etag is not None and request.if_none_match.contains(etag):
         return _not_modified(etag)  # same query, same data: nothing is run
     gone = request.environ.get("waitress.client_disconnected") or (lambda: False)
     try:
-        result = svc.pool.run(svc.kg.version, job, timeout_s=limits.timeout_s, gone=gone)
+        result = svc.pool.run(version, job, timeout_s=limits.timeout_s, gone=gone)
     except QueryTimeout:
         with svc.metrics.lock:
             svc.metrics.timeouts += 1
@@ -104,7 +105,7 @@ def _not_modified(etag: str) -> Response:
     return response
 
 
-def _check_iris(field: str, iris: Sequence[str]) -> None:
+def check_iris(field: str, iris: Sequence[str]) -> None:
     """Refuse a malformed dataset IRI here: in the worker it would be our crash, not the client's 400.
     The IRIs only name graphs of the store; nothing is ever fetched from them."""
     for iri in iris:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..errors import KgError
+import pyoxigraph as ox
+
+from ..errors import InputError, KgError, Location
 from ..formats import find_format
 from ..settings import Settings
 from ..store import KnowledgeGraph, content_version, dataset_nquads
@@ -57,8 +59,14 @@ def _open_persistent(settings: Settings, folder: Path, *, data: Path | None, uni
         source = stores.file_source(data, union_default_graph=union)
 
         def build() -> tuple[bytes, str]:
-            if data.suffix.lower() == ".nq":  # already what the folder keeps: no parse, no copy
+            if data.suffix.lower() == ".nq":  # already what the folder keeps: checked, not copied
                 nquads = data.read_bytes()
+                try:
+                    for _quad in ox.parse(nquads, format=ox.RdfFormat.N_QUADS):
+                        pass
+                except SyntaxError as exc:
+                    raise InputError(f"not valid N-Quads: {exc.msg}", Location(str(data), exc.lineno,
+                                                                            exc.offset)) from None
                 return nquads, content_version(nquads)
             kg = KnowledgeGraph.from_file(data, union_default_graph=False)
             return kg.dump(find_format("nq")), kg.version

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from flask import Blueprint, Response, request
 
-from ..errors import KgError, Location, UsageError
+from ..errors import Location, UnsupportedType, UsageError
 from .describe import service_description_response
 from .run import QueryRequest, answer
 from .update import UPDATE, perform_update, read_update
@@ -21,11 +21,6 @@ bp = Blueprint("sparql", __name__)
 
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
-
-
-class UnsupportedMediaType(KgError):
-    http_status = 415
-    kind = "unsupported-media-type"
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
@@ -55,7 +50,7 @@ def read_query(params: Mapping[str, Sequence[str]]) -> QueryRequest | None:
                 raise UsageError("send the query either in the body or as query=, not both", Location(field="query"))
             texts = [_body_text()]
         elif request.mimetype != FORM:
-            raise UnsupportedMediaType(f"POST a query as {FORM} (query=...) or as {DIRECT}, not as "
+            raise UnsupportedType(f"POST a query as {FORM} (query=...) or as {DIRECT}, not as "
                                        f"{request.mimetype or 'a body without Content-Type'}")
     if not texts:
         return None
@@ -68,7 +63,7 @@ def _body_text() -> str:
     """The body as UTF-8, which the SPARQL Protocol requires; another charset is refused with 415."""
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
-        raise UnsupportedMediaType(f"send the query in UTF-8, not {charset}")
+        raise UnsupportedType(f"send the query in UTF-8, not {charset}")
     try:
         return request.get_data().decode("utf-8")
     except UnicodeDecodeError:

@@ -8,7 +8,6 @@ which the query workers load on their next query: every query after a 204 sees t
 
 from __future__ import annotations
 
-import hmac
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,10 +15,12 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 from flask import Response, g, request
 
-from ..errors import Location, QueryError, ReadOnly, TooLarge, Unauthorized, UsageError
+from ..errors import Location, QueryError, ReadOnly, TooLarge, UsageError
 from ..guard import check_structure
 from ..store import KnowledgeGraph
 from ..update import check_update, with_dataset
+from .auth import require_token
+from .run import check_iris
 from .state import service
 
 UPDATE = "application/sparql-update"
@@ -52,24 +53,32 @@ def read_update(params: Mapping[str, Sequence[str]], body: str | None) -> Update
 
 
 def perform_update(update: UpdateRequest) -> Response:
-    """Apply `update` and serve the result as a new graph version; 204 on success."""
+    """Apply `update` to a copy of the served dataset and serve the copy as a new version; 204 on success.
+
+    The served store is never changed in place: requests running meanwhile keep a consistent snapshot
+    under the old version, and a failing update leaves nothing behind."""
     svc = service()
-    _check_token(svc.settings.write_token)
-    if svc.kg.path is not None or svc.kg.remote is not None:
-        raise ReadOnly("updates need the dataset served from memory, not from a persistent or remote store",
-                       Location(field="update"))
-    if svc.kg.union_default_graph:
+    require_token(svc.settings.write_token, "a SPARQL update", open_without_token=True)
+    kg = svc.kg
+    if kg.data_file is None or kg.path is not None or kg.remote is not None:
+        raise ReadOnly("updates are for a dataset file served from memory (serve --data FILE --allow-updates); "
+                       "the seeds change only by adding articles", Location(field="update"))
+    if kg.union_default_graph:
         raise ReadOnly("updates need a dataset served without the union default graph "
                        "(serve --data FILE --no-union-default-graph)", Location(field="update"))
     g.query_text = update.text
     if len(update.text) > svc.settings.max_query_chars:
         raise TooLarge(f"the update has {len(update.text)} characters; the most this endpoint accepts is "
                        f"{svc.settings.max_query_chars}", Location(field="update"))
-    check_structure(update.text)  # the update runs in this process: a parser stack overflow would end it
-    check_update(update.text)
+    for field, iris in (("using-graph-uri", update.using), ("using-named-graph-uri", update.using_named)):
+        check_iris(field, iris)  # pasted into the text below: an IRI must not be able to close its brackets
     text = with_dataset(update.text, update.using, update.using_named)
+    check_structure(text)  # the update runs in this process: a parser stack overflow would end it
+    check_update(text)
     with _lock:
-        store = svc.kg.store
+        kg = svc.kg
+        store = ox.Store()
+        store.bulk_load(kg.store.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
         try:
             store.update(text, base_iri=request.base_url)
         except SyntaxError as exc:
@@ -77,15 +86,6 @@ def perform_update(update: UpdateRequest) -> Response:
         except (RuntimeError, OSError) as exc:
             raise QueryError(f"the update cannot be applied: {exc}", Location(field="update")) from None
         updated = KnowledgeGraph.from_nquads(store.dump(format=ox.RdfFormat.N_QUADS), union_default_graph=False)
+        updated.data_file = kg.data_file
         svc.replace_graph(updated)
     return Response(status=204)
-
-
-def _check_token(token: str) -> None:
-    """With a write token configured, an update needs it (compared in constant time)."""
-    if not token:
-        return
-    sent = request.headers.get("Authorization", "")
-    scheme, _, value = sent.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
-        raise Unauthorized("an update needs the write token: send Authorization: Bearer <token>")

@@ -11,7 +11,6 @@ one app are serialised: rdflib is not thread-safe and adds must not interleave.
 
 from __future__ import annotations
 
-import hmac
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, render_templ
 from flask.blueprints import BlueprintSetupState
 
 from ..build import build_dataset
-from ..errors import InputError, KgError, Location, NotAcceptable, TooLarge, Unauthorized, UsageError, WriteDisabled
+from ..errors import InputError, KgError, Location, NotAcceptable, TooLarge, UsageError, WriteDisabled
 from ..intake import decode, parse_rdf, rdf_format
 from ..negotiation import parse_accept, quality
 from ..report import Report
@@ -28,6 +27,7 @@ from ..seeds import add_article
 from ..store import KnowledgeGraph
 from ..validate import Context, load_context, validate_mapping, validate_rdf
 from ..vocab import article_graph
+from .auth import require_token
 from .state import service
 
 bp = Blueprint("validation", __name__)
@@ -85,7 +85,8 @@ def validate() -> Response | str:
 
 def _validate_request(context: Context) -> tuple[Report, str, str | None]:
     """The report, the name it gives the input, and the mapping's text (None for RDF) to show its lines."""
-    if request.mimetype in FORM_TYPES and _part("rdf") is None:
+    rdf_upload = request.files.get("rdf")
+    if request.mimetype in FORM_TYPES and not (rdf_upload is not None and rdf_upload.filename):
         mapping, text = _mapping_parts()
         source = decode(mapping[1], mapping[0])
         report, _ = validate_mapping(context, source, Path(mapping[0]), decode(text[1], text[0]))
@@ -97,7 +98,7 @@ def _validate_request(context: Context) -> tuple[Report, str, str | None]:
 @bp.route("/articles", methods=["POST"])
 def add() -> tuple[Response, int]:
     svc = service()
-    _authorise(svc.settings.write_token)
+    require_token(svc.settings.write_token, "adding an article")
     if svc.kg.data_file is not None:
         raise WriteDisabled("this service serves a dataset file (serve --data), not the seeds: articles are added "
                             "to the seeds (kg-service serve without --data)")
@@ -122,24 +123,6 @@ def add() -> tuple[Response, int]:
     response = jsonify(body)
     response.headers["Location"] = f"/articles/{added.article_id}"
     return response, 201
-
-
-@bp.errorhandler(Unauthorized)
-def _unauthorised(exc: Unauthorized) -> Response:
-    from . import error_response
-
-    response = error_response(exc.as_dict(), exc.http_status)
-    response.headers["WWW-Authenticate"] = 'Bearer realm="kg-service"'
-    return response
-
-
-def _authorise(token: str) -> None:
-    """Bearer token, compared in constant time; the token is never logged nor echoed."""
-    if not token:
-        raise WriteDisabled("adding articles is disabled on this service: it has no write token (KG_WRITE_TOKEN)")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise Unauthorized("adding an article needs the header Authorization: Bearer <token>")
 
 
 def _limit_body() -> None:

@@ -18,7 +18,7 @@ import multiprocessing
 import threading
 import time
 import traceback
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
@@ -184,11 +184,13 @@ class WorkerPool:
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._data: dict[str, bytes | Path | RemoteStore] = {}  # N-Quads, a store folder, or a remote
+        self._users: Counter[str] = Counter()  # apps serving each version: its data goes with the last one
         self.stopped = 0  # workers killed on timeout or disconnect, for /metrics
 
     def register(self, kg: KnowledgeGraph) -> None:
         """Make `kg` available to the workers: its remote store, its folder, or its N-Quads (sent to each
-        worker once)."""
+        worker once). Each call counts one user of the version until `forget`."""
+        self._users[kg.version] += 1
         if kg.version not in self._data:
             if kg.remote is not None:
                 self._data[kg.version] = kg.remote
@@ -196,6 +198,14 @@ class WorkerPool:
                 self._data[kg.version] = kg.path
             else:
                 self._data[kg.version] = kg.store.dump(format=ox.RdfFormat.N_QUADS)
+
+    def forget(self, version: str) -> None:
+        """One app no longer serves `version` (it replaced its graph): drop the data with its last user,
+        so a service that takes many adds or updates does not keep every old dump."""
+        self._users[version] -= 1
+        if self._users[version] <= 0:
+            self._data.pop(version, None)
+            del self._users[version]
 
     def warm_up(self, version: str) -> None:
         """Start every worker and load `version`, so the first queries do not pay for it."""
