@@ -308,3 +308,24 @@ def test_serve_start_up_finishes_an_interrupted_add(seeds_copy: Path, settings: 
     assert snapshot(seeds_copy) != before
     load_kg(replace(settings, seeds_dir=seeds_copy), data=None, union_default_graph=None)
     assert snapshot(seeds_copy) == before
+
+
+def test_post_articles_sees_an_article_added_beside_the_server(writable_app: Flask, seeds_copy: Path,
+                                                               tmp_path: Path) -> None:
+    """A `kg-service add` while the server runs: the next HTTP add is validated against the seeds as they
+    are now, so an article declaring an official the CLI's article already declared is refused (422), not
+    written into seeds that would then no longer build."""
+    client = writable_app.test_client()
+    assert post_article(client, T02).status_code == 201  # the server's validation context is now built
+    code, output = add_cli(seeds_copy, T04)
+    assert code == 0, output
+    twin = tmp_path / "t05_export_control_dialogue_again.yaml"
+    twin.write_text(T04.read_text(encoding="utf-8").replace("t04_export_control_dialogue_2019", twin.stem)
+                    .replace("2019-12-16-export-control-policy-dialogue-tokyo", "2019-12-16-dialogue-again"),
+                    encoding="utf-8")
+    twin.with_suffix(".txt").write_bytes(T04.with_suffix(".txt").read_bytes())
+    before = snapshot(seeds_copy)
+    response = post_article(client, twin)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert "already defined" in response.get_data(as_text=True)
+    assert snapshot(seeds_copy) == before

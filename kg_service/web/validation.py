@@ -18,7 +18,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 from flask.blueprints import BlueprintSetupState
 
-from ..build import build_dataset
+from ..build import build_dataset, mapping_paths
 from ..errors import InputError, KgError, Location, NotAcceptable, TooLarge, UsageError, WriteDisabled
 from ..intake import decode, parse_rdf, rdf_format
 from ..negotiation import parse_accept, quality
@@ -52,6 +52,10 @@ def _setup(state: BlueprintSetupState) -> None:
 
 def _validation(app: Flask | None = None) -> Validation:
     return (app or current_app).extensions["kg_validation"]
+
+
+def _seed_files(seeds_dir: Path) -> set[str]:
+    return {p.name for p in mapping_paths(seeds_dir)}
 
 
 def _context() -> Context:
@@ -112,7 +116,11 @@ def add() -> tuple[Response, int]:
     mapping, text = _mapping_parts()
     validation = _validation()
     with validation.lock:
-        report, added = add_article(_context(), svc.settings.seeds_dir, mapping[1], mapping[0], text[1], text[0])
+        context = _context()
+        if _seed_files(svc.settings.seeds_dir) != {m.path.name for m in context.build.mappings}:
+            # `kg-service add` ran beside this server: validate against the seeds as they are now.
+            context = validation.context = load_context(svc.settings)
+        report, added = add_article(context, svc.settings.seeds_dir, mapping[1], mapping[0], text[1], text[0])
         build = build_dataset(svc.settings)
         svc.replace_graph(KnowledgeGraph.from_dataset(build.dataset,
                                                       union_default_graph=svc.kg.union_default_graph))
