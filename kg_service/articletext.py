@@ -57,7 +57,8 @@ def segment(text: str, spans: dict[str, tuple[int, int]]) -> list[Segment]:
     """
     bounds = sorted({0, len(text), *(min(max(p, 0), len(text)) for span in spans.values() for p in span)})
     order = sorted(spans, key=lambda k: (spans[k][1] - spans[k][0], spans[k][0]))
-    pieces, started = [], set()
+    pieces: list[Segment] = []
+    started: set[str] = set()
     for left, right in zip(bounds, bounds[1:], strict=False):
         covering = tuple(k for k in order if spans[k][0] <= left and right <= spans[k][1])
         starts = tuple(k for k in covering if k not in started)
@@ -66,14 +67,15 @@ def segment(text: str, spans: dict[str, tuple[int, int]]) -> list[Segment]:
     return pieces
 
 
-def article_ids(kg: KnowledgeGraph) -> list[dict[str, object]]:
+def article_ids(kg: KnowledgeGraph) -> list[dict[str, str | Value | None]]:
     """Every article with its title, publisher and date, latest added (highest file number) first."""
     rows = select(kg, f"""SELECT ?a ?title ?date ?publisher ?file WHERE {{
         ?a a dkg:Article . OPTIONAL {{ ?a dcterms:title ?title }} OPTIONAL {{ ?a dkg:publicationDate ?date }}
         OPTIONAL {{ ?a dkg:publisher ?publisher }} OPTIONAL {{ ?a dkg:sourceFile ?file }} }}
         ORDER BY DESC(?file) DESC(?a) LIMIT {PAGE_LIMIT}""")
     names = labels(kg, [r["publisher"].value for r in rows if "publisher" in r])
-    seen, articles = set(), []
+    seen: set[str] = set()
+    articles: list[dict[str, str | Value | None]] = []
     for row in rows:
         iri = row["a"].value
         key = iri.rsplit("/", 1)[-1]

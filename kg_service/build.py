@@ -99,7 +99,9 @@ def add_article(build: Build, mapping: Mapping, text: str, catalogue: Catalogue)
 
 def cross_article_findings(mappings: list[Mapping]) -> list[Finding]:
     """One event key must name one kind of event, under one label, in every article that reports it."""
-    findings, classes, labels = [], {}, {}
+    findings: list[Finding] = []
+    classes: dict[str, tuple[object, Path]] = {}  # event key -> (first class, its mapping file)
+    labels: dict[str, tuple[object, Path]] = {}  # event key -> (first label, its mapping file)
     for mapping in mappings:
         for entry in mapping.events:
             key, cls, label = entry.values["id"], entry.values["class"], entry.values["label"]

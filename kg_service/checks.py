@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from rdflib import RDF, Graph, URIRef
 
@@ -39,7 +40,7 @@ def signatures(graph: Graph) -> dict[URIRef, dict[Signature, Sides]]:
     """The signature and sides of every dated event in `graph` that names any side."""
     found: dict[URIRef, dict[Signature, Sides]] = {}
     for event, cls in graph.subject_objects(RDF.type):
-        if cls not in _CLASSES or not isinstance(event, URIRef):
+        if not isinstance(cls, URIRef) or cls not in _CLASSES or not isinstance(event, URIRef):
             continue
         sides = {str(p): frozenset(str(o) for o in graph.objects(event, p)) for p in SIDES}
         sides = {p: agents for p, agents in sides.items() if agents}
@@ -113,7 +114,7 @@ def quote_findings(graph: Graph, texts: Callable[[URIRef], str | None], file: st
             if start is None or end is None or not exacts:
                 continue
             try:
-                there = text[int(start):int(end)]
+                there = text[int(cast(str, start)):int(cast(str, end))]  # rdflib terms are str subclasses
             except ValueError:
                 continue  # not integers: the shapes say so
             if there != str(exacts[0]):

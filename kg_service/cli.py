@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -107,7 +108,9 @@ def query(query: str, fmt: str, params: tuple[str, ...]) -> None:
     if fmt == "table":
         click.echo(render_table(result))
     else:
-        sys.stdout.buffer.write(result.serialize(find_format(fmt)))
+        out = find_format(fmt)
+        assert out is not None  # click.Choice offers only names from the table
+        sys.stdout.buffer.write(result.serialize(out))
 
 
 @cli.command(help="Serve the graph over HTTP (SPARQL 1.1 Protocol, Graph Store reads, dumps) with waitress. "
@@ -165,8 +168,8 @@ def validate(path: Path, text_path: Path | None, fmt: str) -> None:
     else:
         fmt_in = rdf_format(path.name)
         dataset = parse_rdf(data, fmt_in, str(path))
-        text = decode(_read(text_path), str(text_path)) if text_path else None
-        report = validate_rdf(load_context(_settings()), dataset, str(path), text)
+        rdf_text = decode(_read(text_path), str(text_path)) if text_path else None
+        report = validate_rdf(load_context(_settings()), dataset, str(path), rdf_text)
     _echo_report(report, fmt)
     sys.exit(0 if report.conforms else 1)
 
@@ -215,7 +218,7 @@ def _text_beside(mapping: Path, source: str) -> Path | None:
     from .mapping import parse_yaml
 
     doc = parse_yaml(source, mapping)
-    article = doc.get("article") if hasattr(doc, "get") else None
+    article: Any = doc.get("article") if hasattr(doc, "get") else None  # a ruamel.yaml node, untyped
     name = article.get("text") if hasattr(article, "get") else None
     if not isinstance(name, str):
         return None  # the schema check reports the missing field

@@ -112,8 +112,8 @@ def resolve_phrase(phrase: str, published: dt.date) -> Span | None:
         back = (published.weekday() - weekday) % 7
         if "last" in text and back == 0:
             back = 7
-        day = published - dt.timedelta(days=back)
-        return Span(day, day)
+        on = published - dt.timedelta(days=back)
+        return Span(on, on)
     if month_named is not None and "last" in text:
         year = published.year if month_named < published.month else published.year - 1
         return Span.of(f"{year:04d}-{month_named:02d}")

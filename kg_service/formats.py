@@ -32,6 +32,18 @@ class Format:
     def iri(self) -> str:
         return W3C_FORMATS + self.w3c
 
+    @property
+    def rdf(self) -> ox.RdfFormat:
+        """The Oxigraph RDF format of a dataset or graph format (the caller has checked `kind`)."""
+        assert isinstance(self.oxigraph, ox.RdfFormat), f"{self.name} is not an RDF format"
+        return self.oxigraph
+
+    @property
+    def results(self) -> ox.QueryResultsFormat:
+        """The Oxigraph results format of a results format (the caller has checked `kind`)."""
+        assert isinstance(self.oxigraph, ox.QueryResultsFormat), f"{self.name} is not a results format"
+        return self.oxigraph
+
 
 FORMATS: tuple[Format, ...] = (
     Format("trig", "application/trig", "trig", DATASET, "trig", ox.RdfFormat.TRIG, (), "TriG", "TriG"),
@@ -69,6 +81,12 @@ def find_format(name: str) -> Format | None:
         if key in (fmt.name, fmt.media_type, fmt.extension, *fmt.aliases):
             return fmt
     return None
+
+
+def written(data: bytes | None) -> bytes:
+    """The bytes a pyoxigraph serialiser returns when it is given no output (its stubs say `bytes | None`)."""
+    assert data is not None, "pyoxigraph wrote to an output instead of returning bytes"
+    return data
 
 
 def names(*kinds: str) -> list[str]:

@@ -69,7 +69,7 @@ def parse_rdf(data: bytes, fmt: Format, name: str) -> Dataset:
     elif fmt.name == "jsonld":
         _refuse_remote_context(text, name)
     try:
-        quads = list(ox.parse(data, format=fmt.oxigraph))
+        quads = list(ox.parse(data, format=fmt.rdf))
     except SyntaxError as exc:
         raise InputError(f"not valid {fmt.label}: {_reason(exc)}",
                          Location(name, exc.lineno, exc.offset)) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 import pyoxigraph as ox
 
@@ -106,12 +107,17 @@ class Entity:
     incoming: list[tuple[str, list[Value]]]
 
 
-def select(kg: KnowledgeGraph, text: str, **bindings: ox.NamedNode | ox.Literal) -> list[dict[str, object]]:
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
+def select(kg: KnowledgeGraph, text: str, **bindings: Term) -> list[dict[str, Term]]:
     """Rows of a fixed SELECT query (with the usual prefixes) as dicts of terms. Oxigraph substitutes
     only projected variables, so every bound variable must be in the SELECT clause (and GROUP BY)."""
     result = kg.query(HEADER + text, bindings=bindings or None)
+    assert isinstance(result, ox.QuerySolutions)  # `text` is always a SELECT query
     names = [v.value for v in result.variables]
-    return [{n: s[n] for n in names if s[n] is not None} for s in result]
+    # The pages read `.value` of every term: they assume RDF 1.1 data, with no RDF 1.2 triple terms.
+    return [{n: cast(Term, s[n]) for n in names if s[n] is not None} for s in result]
 
 
 def labels(kg: KnowledgeGraph, iris: Iterable[str]) -> dict[str, str]:
@@ -122,7 +128,7 @@ def labels(kg: KnowledgeGraph, iris: Iterable[str]) -> dict[str, str]:
         for prop in LABEL_PROPERTIES:
             quad = next(iter(kg.store.quads_for_pattern(node, prop, None, None)), None)
             if quad is not None:
-                found[iri] = quad.object.value
+                found[iri] = cast(Term, quad.object).value  # RDF 1.1 data: no triple terms
                 break
     return found
 
@@ -208,7 +214,7 @@ def entity(kg: KnowledgeGraph, iri: str) -> Entity | None:
                   _sources(rows, quotes, names), events, _incoming_groups(incoming, names, posts))
 
 
-def _sources(rows: list[dict[str, object]], quotes: dict[str, list[Quote]], names: dict[str, str]) -> list[Source]:
+def _sources(rows: list[dict[str, Term]], quotes: dict[str, list[Quote]], names: dict[str, str]) -> list[Source]:
     """The facts and quotes per named graph, articles first; the header's properties left out."""
     by_graph: dict[str, Source] = {}
     for row in rows:
@@ -229,7 +235,7 @@ def _sources(rows: list[dict[str, object]], quotes: dict[str, list[Quote]], name
     return [s for s in sources if s.facts or s.quotes]
 
 
-def _incoming_groups(incoming: list[dict[str, object]], names: dict[str, str],
+def _incoming_groups(incoming: list[dict[str, Term]], names: dict[str, str],
                      posts: dict[str, Value]) -> list[tuple[str, list[Value]]]:
     """The resources that point at this one, under a heading per property ("Statements about it")."""
     groups: dict[str, list[Value]] = {}
@@ -278,7 +284,7 @@ def status_name(iri: str | None) -> str | None:
             str(DKG.NotHeld): "not-held"}.get(iri, local_name(iri))
 
 
-def combined_status(statuses: Iterable[str]) -> str | None:
+def combined_status(statuses: Iterable[str | None]) -> str | None:
     """One status for an event whose sources may differ: held wins, then not-held, planned, expected.
 
     >>> combined_status(["planned", "held"]), combined_status([])
@@ -315,7 +321,7 @@ def posts_of(kg: KnowledgeGraph, me: ox.NamedNode) -> dict[str, Value]:
             OPTIONAL {{ ?r skos:prefLabel|rdfs:label ?role }} OPTIONAL {{ ?o skos:prefLabel|rdfs:label ?org }}
             OPTIONAL {{ ?m org:memberDuring/time:hasBeginning/time:inXSDDate ?start }}
             OPTIONAL {{ ?m org:memberDuring/time:hasEnd/time:inXSDDate ?end }} }} LIMIT {PAGE_LIMIT}""", me=me)
-    posts = {}
+    posts: dict[str, Value] = {}
     for r in rows:
         name = ", ".join(r[k].value for k in ("role", "org") if k in r) or local_name(r["m"].value)
         span = f" ({r['start'].value if 'start' in r else '?'} – {r['end'].value if 'end' in r else ''})"

@@ -76,7 +76,7 @@ class Register:
 
     def names(self) -> dict[str, str]:
         """Every name and alias, lowercased, with the key it belongs to (for suggestions)."""
-        names = {}
+        names: dict[str, str] = {}
         for entry in self.entries.values():
             for name in (entry.name, *entry.aliases, entry.key):
                 names.setdefault(name.lower(), entry.key)
@@ -236,6 +236,7 @@ def _add_post(graph: Graph, register: Register, person: URIRef, post: Entry) -> 
             literal = date_literal(values[name])
             graph.add((interval, prop, instant))
             graph.add((instant, RDF.type, TIME.Instant))
+            assert literal.datatype is not None  # date_literal always types its literal
             graph.add((instant, _TIME_PROPERTY[literal.datatype], literal))
 
 

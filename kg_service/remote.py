@@ -24,6 +24,7 @@ from http.client import HTTPResponse
 import pyoxigraph as ox
 
 from .errors import KgError, Location, QueryError, QueryTimeout
+from .formats import written
 
 # (query endpoint, Graph Store endpoint) relative to the URL given: Oxigraph, Fuseki, Virtuoso, GraphDB/RDF4J
 LAYOUTS = (("query", "store"), ("sparql", "data"), ("sparql", "sparql-graph-crud"), ("", "rdf-graphs/service"))
@@ -87,15 +88,17 @@ def push(remote: RemoteStore, kg_store: ox.Store, *, timeout_s: float = 600.0, w
     when the remote does not end up holding as many quads as were sent (counted by the same query on
     both sides, so a remote whose own union-default-graph option is on shows up here).
     """
-    sent = int(next(iter(kg_store.query(COUNT_QUADS)))["n"].value)
-    if not (whole and _put(remote.store_url, kg_store.dump(format=ox.RdfFormat.N_QUADS),
+    counted = kg_store.query(COUNT_QUADS)
+    assert isinstance(counted, ox.QuerySolutions)  # COUNT_QUADS is a SELECT
+    sent = int(next(iter(counted))["n"].value)
+    if not (whole and _put(remote.store_url, written(kg_store.dump(format=ox.RdfFormat.N_QUADS)),
                            "application/n-quads", timeout_s)):
         ours = {g.value for g in kg_store.named_graphs() if isinstance(g, ox.NamedNode)}
         for name in sorted(ours):
-            body = kg_store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name))
+            body = written(kg_store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name)))
             _put(remote.store_url + "?" + urllib.parse.urlencode({"graph": name}), body, N_TRIPLES, timeout_s,
                  required=True)
-        body = kg_store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+        body = written(kg_store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()))
         _put(remote.store_url + "?default", body, N_TRIPLES, timeout_s, required=True)
         for name in sorted(remote_graphs(remote, timeout_s=timeout_s) - ours):
             _call(urllib.request.Request(remote.store_url + "?" + urllib.parse.urlencode({"graph": name}),
@@ -108,13 +111,17 @@ def push(remote: RemoteStore, kg_store: ox.Store, *, timeout_s: float = 600.0, w
 
 def remote_graphs(remote: RemoteStore, *, timeout_s: float = 30.0) -> set[str]:
     with send_query(remote, "SELECT DISTINCT ?g { GRAPH ?g { } }", timeout_s=timeout_s) as response:
-        return {s["g"].value for s in ox.parse_query_results(response, ox.QueryResultsFormat.JSON)}
+        results = ox.parse_query_results(response, ox.QueryResultsFormat.JSON)
+        assert isinstance(results, ox.QuerySolutions)  # SELECT results
+        return {s["g"].value for s in results}
 
 
 def count_quads(remote: RemoteStore, *, timeout_s: float = 30.0) -> int:
     """Quads in the remote dataset, default graph included (each graph counted as a set)."""
     with send_query(remote, COUNT_QUADS, timeout_s=timeout_s) as response:
-        return int(next(iter(ox.parse_query_results(response, ox.QueryResultsFormat.JSON)))["n"].value)
+        results = ox.parse_query_results(response, ox.QueryResultsFormat.JSON)
+        assert isinstance(results, ox.QuerySolutions)  # SELECT results
+        return int(next(iter(results))["n"].value)
 
 
 def send_query(remote: RemoteStore, text: str, *, timeout_s: float, default_graphs: Iterable[str] = (),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from .errors import QueryError
-from .formats import RESULTS, Format
+from .formats import RESULTS, Format, written
 from .store import KnowledgeGraph
 from .vocab import PREFIXES
 
@@ -22,27 +22,33 @@ BINDINGS, BOOLEAN, TRIPLES = "bindings", "boolean", "triples"
 @dataclass
 class QueryResult:
     kind: str
-    raw: object
+    raw: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples  # of the type `kind` names
+
+    def _solutions(self) -> ox.QuerySolutions:
+        assert isinstance(self.raw, ox.QuerySolutions), f"a {self.kind} result has no solutions"
+        return self.raw
 
     @property
     def variables(self) -> list[str]:
-        return [v.value for v in self.raw.variables] if self.kind == BINDINGS else []
+        return [v.value for v in self._solutions().variables] if self.kind == BINDINGS else []
 
-    def rows(self) -> list[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
+    def rows(self) -> list[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple]]:
         """Every solution as a dict from variable name to term (unbound variables left out)."""
         if self.kind != BINDINGS:
             raise QueryError("not a SELECT query: it has no rows")
         names = self.variables
-        return [{n: s[n] for n in names if s[n] is not None} for s in self.raw]
+        return [{n: t for n in names if (t := s[n]) is not None} for s in self._solutions()]
 
     def serialize(self, fmt: Format) -> bytes:
         if self.kind == TRIPLES:
             if fmt.kind == RESULTS or fmt.oxigraph is None:
                 raise QueryError(f"a graph result cannot be written as {fmt.label}")
-            return ox.serialize(self.raw, format=fmt.oxigraph, prefixes=PREFIXES)
+            assert isinstance(self.raw, ox.QueryTriples)
+            return written(ox.serialize(self.raw, format=fmt.rdf, prefixes=PREFIXES))
         if fmt.kind != RESULTS:
             raise QueryError(f"SELECT and ASK results cannot be written as {fmt.label}")
-        return self.raw.serialize(format=fmt.oxigraph)
+        assert not isinstance(self.raw, ox.QueryTriples)
+        return written(self.raw.serialize(format=fmt.results))
 
 
 def run_query(kg: KnowledgeGraph, text: str, *, bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None,
@@ -96,6 +102,7 @@ def render_table(result: QueryResult) -> str:
     if result.kind == BOOLEAN:
         return "true" if bool(result.raw) else "false"
     if result.kind == TRIPLES:
+        assert isinstance(result.raw, ox.QueryTriples)
         return "\n".join(f"{short(t.subject)} {short(t.predicate)} {short(t.object)}" for t in result.raw)
     names = result.variables
     rows = [[short(row.get(n, "")) if n in row else "" for n in names] for row in result.rows()]

@@ -14,14 +14,18 @@ import hashlib
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 from rdflib import Dataset
 
 from .errors import InputError, Location, NotFound, QueryError
-from .formats import DATASET, RESULTS, Format
+from .formats import DATASET, RESULTS, Format, written
 from .guard import refuse_update
 from .vocab import PREFIXES
+
+if TYPE_CHECKING:
+    from .remote import RemoteStore
 
 # file suffix -> Oxigraph format, for `serve --data FILE` and `validate FILE`
 SUFFIX_FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG, ".ttl": ox.RdfFormat.TURTLE,
@@ -47,7 +51,7 @@ class KnowledgeGraph:
 
     def __init__(self, store: ox.Store, *, union_default_graph: bool, version: str,
                  quads: ox.Dataset | Callable[[], ox.Dataset] | None = None, materialised: bool = False,
-                 size: int | None = None, path: Path | None = None, remote: object | None = None):
+                 size: int | None = None, path: Path | None = None, remote: RemoteStore | None = None):
         """Wrap a loaded store. With `union_default_graph`, the union is written into the store's default
         graph once here (unless `materialised` says a persistent store already holds it): Oxigraph's own
         union option is a bag (a triple in two graphs counts twice) and overrides FROM, while a
@@ -117,7 +121,8 @@ class KnowledgeGraph:
         return kg
 
     def query(self, text: str, *, default_graphs: Iterable[str] = (), named_graphs: Iterable[str] = (),
-              bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None, base_iri: str | None = None) -> object:
+              bindings: Mapping[str, ox.NamedNode | ox.BlankNode | ox.Literal] | None = None,
+              base_iri: str | None = None) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Run a SPARQL query; raises QueryError with the parser's message for a malformed one.
 
         `default_graphs`/`named_graphs` are the protocol's dataset IRIs; when given they replace the
@@ -125,7 +130,7 @@ class KnowledgeGraph:
         variables (SEP-0007): parameters are bound as values, never spliced into text. `base_iri`
         resolves the query's relative IRIs.
         """
-        options: dict[str, object] = {"base_iri": base_iri}
+        options: dict[str, Any] = {"base_iri": base_iri}  # keyword arguments of ox.Store.query
         if default_graphs:
             options["default_graph"] = [ox.NamedNode(iri) for iri in default_graphs]
         if named_graphs:
@@ -145,8 +150,8 @@ class KnowledgeGraph:
         if fmt.oxigraph is None or fmt.kind == RESULTS:
             raise ValueError(f"{fmt.name} is not an RDF format")
         if fmt.kind == DATASET:
-            return ox.serialize(self.quads, format=fmt.oxigraph, prefixes=PREFIXES)
-        return ox.serialize(self.triples(None), format=fmt.oxigraph, prefixes=PREFIXES)
+            return written(ox.serialize(self.quads, format=fmt.rdf, prefixes=PREFIXES))
+        return written(ox.serialize(self.triples(None), format=fmt.rdf, prefixes=PREFIXES))
 
     def triples(self, name: str | None) -> list[ox.Triple]:
         """The triples of named graph `name`, or of the default graph as served (the union if so set),

@@ -18,9 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterator
+from collections.abc import Mapping as NamespaceMap
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pyshacl import validate as shacl_validate
 from rdflib import RDF, Dataset, Graph, URIRef
@@ -37,6 +39,10 @@ from .report import Finding, Report
 from .settings import Settings
 from .vocab import ENTITY_GRAPH, ORG, article_iri
 
+if TYPE_CHECKING:
+    from pyparsing import ParseResults
+    from rdflib.plugins.sparql.sparql import Query
+
 _SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
 
@@ -46,7 +52,7 @@ def load_shapes(ontology_dir: Path) -> Graph:
     return shapes
 
 
-_TRANSLATED: dict[tuple, object] = {}
+_TRANSLATED: dict[tuple, Query] = {}
 _TRANSLATED_MAX = 1024
 _translate_lock = threading.Lock()
 
@@ -67,19 +73,22 @@ def _translated_once() -> Iterator[None]:
 
     parse, translate = processor.parseQuery, processor.translateQuery
 
-    def memo(text: object, base: str | None = None, init_ns: dict | None = None) -> object:
-        if not isinstance(text, str):
-            return translate(text, base, init_ns)
-        key = (text, base, tuple(sorted((init_ns or {}).items())))
+    # Named as translateQuery's own parameters (q, base, initNs), which it replaces.
+    def memo(q: str | ParseResults, base: str | None = None, initNs: NamespaceMap[str, Any] | None = None) -> Query:
+        if not isinstance(q, str):
+            return translate(q, base, initNs)
+        key = (q, base, tuple(sorted((initNs or {}).items())))
         found = _TRANSLATED.get(key)
         if found is None:
-            found = translate(parse(text), base, init_ns)
+            found = translate(parse(q), base, initNs)
             if len(_TRANSLATED) < _TRANSLATED_MAX:
                 _TRANSLATED[key] = found
         return found
 
     with _translate_lock:
-        processor.parseQuery, processor.translateQuery = (lambda text: text), memo
+        # Deliberately untyped: parseQuery now hands the text itself on to memo (see above).
+        processor.parseQuery = lambda text: text  # type: ignore[assignment,return-value]
+        processor.translateQuery = memo
         try:
             yield
         finally:

@@ -15,6 +15,7 @@ import logging
 import time
 
 from flask import Flask, Response, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from ..errors import KgError
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     pool = pool or WorkerPool(settings.query_workers)
     pool.register(kg)
     app = Flask(__name__)
+    assert isinstance(app.json, DefaultJSONProvider)  # Flask's own, not replaced here
     app.json.sort_keys = False
     # Werkzeug answers 413 for a larger body before a view reads it (form, query or upload).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
-from ..formats import DATASET, FORMATS, GRAPH, RESULTS
+from ..formats import DATASET, FORMATS, GRAPH, RESULTS, written
 from ..negotiation import choose_format, parse_accept
 from ..vocab import PREFIXES, SD, VOID
 from .state import service
@@ -24,12 +25,18 @@ def _n(iri: str) -> ox.NamedNode:
     return ox.NamedNode(iri)
 
 
+def _select(store: ox.Store, text: str) -> ox.QuerySolutions:
+    result = store.query(text)
+    assert isinstance(result, ox.QuerySolutions)  # `text` is one of our SELECT queries
+    return result
+
+
 def graph_counts() -> dict[str, int]:
     """Triples per named graph, once per graph version."""
     svc = service()
 
     def count() -> dict[str, int]:
-        rows = svc.kg.store.query("SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+        rows = _select(svc.kg.store, "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
         return {r["g"].value: int(r["n"].value) for r in rows if isinstance(r["g"], ox.NamedNode)}
     return svc.cached(("graph-counts", svc.kg.version), count)
 
@@ -73,9 +80,9 @@ def _void_counts() -> dict[str, int]:
         query = ("SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) "
                  "(COUNT(DISTINCT ?o) AS ?objects) { SELECT DISTINCT ?s ?p ?o { { ?s ?p ?o } UNION "
                  "{ GRAPH ?g { ?s ?p ?o } } } }")
-        row = next(iter(svc.kg.store.query(query)))
+        row = next(iter(_select(svc.kg.store, query)))
         counts = {k: int(row[k].value) for k in ("triples", "subjects", "properties", "objects")}
-        counts["classes"] = int(next(iter(svc.kg.store.query(
+        counts["classes"] = int(next(iter(_select(svc.kg.store,
             "SELECT (COUNT(DISTINCT ?c) AS ?n) { { ?x a ?c } UNION { GRAPH ?g { ?x a ?c } } }")))["n"].value)
         return counts
     return svc.cached(("void-counts", svc.kg.version), count)
@@ -91,11 +98,11 @@ def wants_html() -> bool:
     return html > 0 and html >= rdf
 
 
-def service_description_response() -> Response:
+def service_description_response() -> BaseResponse:
     if wants_html():  # a person at the endpoint URL gets the query page, which posts back here
         return redirect(url_for("query_page.query"), code=303)
     fmt = choose_format(request.headers.get("Accept"), [GRAPH, DATASET], request.args.getlist("format"))
-    body = ox.serialize(service_description(request.base_url), format=fmt.oxigraph, prefixes=PREFIXES_OUT)
+    body = written(ox.serialize(service_description(request.base_url), format=fmt.rdf, prefixes=PREFIXES_OUT))
     return Response(body, content_type=fmt.media_type, headers={"Vary": "Accept"})
 
 
@@ -116,7 +123,7 @@ def void() -> Response:
         triples += [ox.Triple(me, _n(VOID["subset"]), subset), ox.Triple(subset, RDF_TYPE, _n(VOID["Dataset"])),
                     ox.Triple(subset, _n(VOID["triples"]), ox.Literal(str(size), datatype=_XSD_INTEGER))]
     fmt = choose_format(request.headers.get("Accept"), [GRAPH, DATASET], request.args.getlist("format"))
-    body = ox.serialize(triples, format=fmt.oxigraph, prefixes=PREFIXES_OUT)
+    body = written(ox.serialize(triples, format=fmt.rdf, prefixes=PREFIXES_OUT))
     return Response(body, content_type=fmt.media_type, headers={"Vary": "Accept"})
 
 

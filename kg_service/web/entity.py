@@ -13,7 +13,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, render_template, request
 
 from ..errors import NotFound
-from ..formats import DATASET, FORMATS, GRAPH
+from ..formats import DATASET, FORMATS, GRAPH, written
 from ..negotiation import choose_format
 from ..pagedata import entity
 from ..store import KnowledgeGraph
@@ -28,10 +28,11 @@ MAX_QUADS = 20000
 
 @bp.get("/id/<path:key>")
 def resource(key: str) -> Response:
-    iri = BASE + "id/" + key
+    name = BASE + "id/" + key
+    iri: str | None = name
     kg = service().kg
     try:
-        ox.NamedNode(iri)
+        ox.NamedNode(name)
     except ValueError:  # a space or a bracket in the path: no resource of ours has such a name
         iri = None
     if browser_wants_html():
@@ -49,9 +50,9 @@ def resource(key: str) -> Response:
     if not quads:
         raise NotFound(f"the graph knows nothing about <{iri}>")
     if fmt.kind == DATASET:
-        body = ox.serialize(quads, format=fmt.oxigraph, prefixes=PREFIXES)
+        body = written(ox.serialize(quads, format=fmt.rdf, prefixes=PREFIXES))
     else:
-        body = ox.serialize(list(dict.fromkeys(q.triple for q in quads)), format=fmt.oxigraph, prefixes=PREFIXES)
+        body = written(ox.serialize(list(dict.fromkeys(q.triple for q in quads)), format=fmt.rdf, prefixes=PREFIXES))
     return _with_links(Response(body, content_type=fmt.media_type))
 
 
@@ -59,7 +60,8 @@ def description(kg: KnowledgeGraph, iri: str) -> list[ox.Quad]:
     """The quads about `iri`, its hash IRIs and the blank nodes they lead to (bounded)."""
     quads = kg.quads
     found: list[ox.Quad] = []
-    todo, seen = [ox.NamedNode(iri)], set()
+    todo: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(iri)]
+    seen: set[ox.NamedNode | ox.BlankNode] = set()
     while todo and len(found) < MAX_QUADS:
         node = todo.pop()
         if node in seen:

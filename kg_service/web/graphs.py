@@ -7,13 +7,14 @@ it cannot run away, so it is answered in the web process.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, request
 
 from ..errors import Location, NotFound, UsageError
-from ..formats import DATASET, GRAPH, Format, find_format
+from ..formats import DATASET, GRAPH, Format, find_format, written
 from ..negotiation import choose_format
 from ..vocab import PREFIXES
 from .state import service
@@ -32,7 +33,7 @@ def data() -> Response:
         triples = service().kg.triples(names[0] if names else None)
     except ValueError as exc:  # pyoxigraph refuses a malformed IRI
         raise UsageError(f"not an IRI: {exc}", Location(field="graph")) from None
-    body = ox.serialize(triples, format=fmt.oxigraph, prefixes=PREFIXES)
+    body = written(ox.serialize(triples, format=fmt.rdf, prefixes=PREFIXES))
     return Response(body, content_type=fmt.media_type, headers={"Vary": "Accept"})
 
 
@@ -58,10 +59,11 @@ def dump(ext: str) -> Response:
     if compressed:
         response.headers["Content-Encoding"] = "gzip"
     response.set_etag(f"{svc.kg.version}-{fmt.name}{'-gz' if compressed else ''}")
-    response.last_modified = svc.loaded_at
+    response.last_modified = dt.datetime.fromtimestamp(svc.loaded_at, dt.UTC)  # the same header as the timestamp
     response.cache_control.public = True
     response.cache_control.max_age = 300
-    return response.make_conditional(request)
+    response.make_conditional(request)  # changes the response in place
+    return response
 
 
 def _gzip_ok() -> bool:

@@ -59,7 +59,7 @@ def _script_root() -> str:
 
 @bp.app_template_global()
 def is_local(iri: str | None) -> bool:
-    return bool(iri) and iri.startswith(BASE)
+    return iri is not None and iri.startswith(BASE)
 
 
 def browser_wants_html() -> bool:

@@ -13,6 +13,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, render_template, request, url_for
@@ -136,8 +137,8 @@ def _value(binding: dict | None) -> Value | None:
     if binding["type"] == "bnode":
         return Value("_:" + binding["value"])
     datatype = binding.get("datatype")
-    typed = datatype and datatype != PREFIXES["xsd"] + "string"
-    return Value(binding["value"], None, short(ox.NamedNode(datatype)) if typed else None)
+    typed = datatype if datatype and datatype != PREFIXES["xsd"] + "string" else None
+    return Value(binding["value"], None, short(ox.NamedNode(typed)) if typed else None)
 
 
 def downloads(text: str | None, named: NamedQuery | None, values: dict[str, str]) -> list[tuple[str, str]]:
@@ -150,7 +151,8 @@ def downloads(text: str | None, named: NamedQuery | None, values: dict[str, str]
     links = []
     for fmt in formats:
         if named is not None:
-            url = url_for("named.run", name=named.name, **{k: v for k, v in values.items() if v}, format=fmt.name)
+            given: dict[str, Any] = {k: v for k, v in values.items() if v}  # url_for(**values: Any)
+            url = url_for("named.run", name=named.name, **given, format=fmt.name)
         else:
             url = url_for("sparql.sparql", query=text, format=fmt.name)
         links.append((fmt.label, url))

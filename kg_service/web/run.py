@@ -32,7 +32,7 @@ class QueryRequest:
     text: str
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
-    bindings: tuple[tuple[str, object], ...] = ()
+    bindings: tuple[tuple[str, ox.NamedNode | ox.Literal], ...] = ()
 
 
 def format_overrides(params: Mapping[str, Sequence[str]]) -> list[str]:

@@ -69,7 +69,9 @@ def _open_persistent(settings: Settings, folder: Path, *, data: Path | None, uni
                                                                             exc.offset)) from None
                 return nquads, content_version(nquads)
             kg = KnowledgeGraph.from_file(data, union_default_graph=False)
-            return kg.dump(find_format("nq")), kg.version
+            nq = find_format("nq")
+            assert nq is not None  # in the table
+            return kg.dump(nq), kg.version
     else:
         source = stores.seeds_source(settings.seeds_dir, settings.ontology_dir, union_default_graph=union)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..errors import Location, UnsupportedType, UsageError
 from .describe import service_description_response
@@ -24,7 +25,7 @@ DIRECT = "application/sparql-query"
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
-def sparql() -> Response:
+def sparql() -> BaseResponse:
     """One view for every shape of the query operation; `read_query` tells them apart."""
     params = {k: request.args.getlist(k) for k in request.args}
     if request.method == "POST" and request.mimetype == FORM:

@@ -16,6 +16,7 @@ import pyoxigraph as ox
 from flask import Response, g, request
 
 from ..errors import Location, QueryError, ReadOnly, TooLarge, UsageError
+from ..formats import written
 from ..guard import check_structure
 from ..store import KnowledgeGraph
 from ..update import check_update, with_dataset
@@ -85,7 +86,8 @@ def perform_update(update: UpdateRequest) -> Response:
             raise QueryError(f"SPARQL Update syntax error: {exc}", Location(field="update")) from None
         except (RuntimeError, OSError) as exc:
             raise QueryError(f"the update cannot be applied: {exc}", Location(field="update")) from None
-        updated = KnowledgeGraph.from_nquads(store.dump(format=ox.RdfFormat.N_QUADS), union_default_graph=False)
+        updated = KnowledgeGraph.from_nquads(written(store.dump(format=ox.RdfFormat.N_QUADS)),
+                                             union_default_graph=False)
         updated.data_file = kg.data_file
         svc.replace_graph(updated)
     return Response(status=204)

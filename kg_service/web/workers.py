@@ -27,7 +27,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..errors import ClientGone, KgError, QueryError, QueryTimeout
-from ..formats import find_format
+from ..formats import Format, find_format, written
 from ..remote import N_TRIPLES, RESULTS_JSON, RemoteStore, RemoteUnavailable, inline_bindings, send_query
 from ..store import KnowledgeGraph
 from ..vocab import PREFIXES
@@ -47,7 +47,7 @@ class Job:
     max_rows: int
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
-    bindings: tuple[tuple[str, object], ...] = ()
+    bindings: tuple[tuple[str, ox.NamedNode | ox.Literal], ...] = ()
     base_iri: str | None = None
 
 
@@ -102,12 +102,18 @@ def run_remote(remote: RemoteStore, job: Job, *, timeout_s: float) -> Answer:
     raise RemoteUnavailable(f"the remote store answered in {media_type}, not SPARQL JSON or N-Triples")
 
 
-def _serialise(raw: object, job: Job, started: float) -> Answer:
+def _job_format(job: Job) -> Format:
     fmt = find_format(job.fmt)
+    assert fmt is not None, f"unknown format {job.fmt!r}"  # the web layer negotiated it from the table
+    return fmt
+
+
+def _serialise(raw: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, job: Job, started: float) -> Answer:
+    fmt = _job_format(job)
     if isinstance(raw, ox.QueryBoolean):
         if fmt.name not in WRITERS:
             raise QueryError(f"an ASK result cannot be written as {fmt.label}")
-        return Answer(raw.serialize(format=fmt.oxigraph), "boolean", 1, False, time.monotonic() - started)
+        return Answer(written(raw.serialize(format=fmt.results)), "boolean", 1, False, time.monotonic() - started)
     if isinstance(raw, ox.QueryTriples):
         return _serialise_triples(raw, job, started)
     if fmt.name not in WRITERS:
@@ -120,11 +126,11 @@ def _serialise(raw: object, job: Job, started: float) -> Answer:
 
 
 def _serialise_triples(raw: Iterable[ox.Triple], job: Job, started: float) -> Answer:
-    fmt = find_format(job.fmt)
+    fmt = _job_format(job)
     if fmt.name in WRITERS:
         raise QueryError(f"a graph result cannot be written as {fmt.label}")
     triples = list(islice(raw, job.max_rows + 1))
-    body = ox.serialize(triples[:job.max_rows], format=fmt.oxigraph, prefixes=PREFIXES)
+    body = written(ox.serialize(triples[:job.max_rows], format=fmt.rdf, prefixes=PREFIXES))
     return Answer(body, "triples", min(len(triples), job.max_rows), len(triples) > job.max_rows,
                   time.monotonic() - started)
 
@@ -197,7 +203,7 @@ class WorkerPool:
             elif kg.path is not None:
                 self._data[kg.version] = kg.path
             else:
-                self._data[kg.version] = kg.store.dump(format=ox.RdfFormat.N_QUADS)
+                self._data[kg.version] = written(kg.store.dump(format=ox.RdfFormat.N_QUADS))
 
     def forget(self, version: str) -> None:
         """One app no longer serves `version` (it replaced its graph): drop the data with its last user,
@@ -232,8 +238,9 @@ class WorkerPool:
         return answer
 
     def _run(self, version: str, job: Job, *, timeout_s: float, gone: Callable[[], bool]) -> Answer:
-        if isinstance(self._data.get(version), RemoteStore):
-            return run_remote(self._data[version], job, timeout_s=timeout_s)
+        data = self._data.get(version)
+        if isinstance(data, RemoteStore):
+            return run_remote(data, job, timeout_s=timeout_s)
         deadline = time.monotonic() + timeout_s
         if not self._slots.acquire(timeout=timeout_s):
             raise QueryTimeout(f"every query worker stayed busy for {timeout_s:g} s; try again later")
@@ -270,7 +277,9 @@ class WorkerPool:
             if self._idle:
                 return self._idle.pop()
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=serve_jobs, args=(child,), daemon=True, name="kg-query-worker")
+        # typeshed's BaseContext has no Process, though every context get_context() returns has one
+        process = self._ctx.Process(  # type: ignore[attr-defined]
+            target=serve_jobs, args=(child,), daemon=True, name="kg-query-worker")
         process.start()
         child.close()
         return _Worker(process, parent)
