@@ -10,11 +10,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import Location, UsageError
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _setting(default: object, help: str) -> object:
+def _setting(default: T, help: str) -> T:
     return field(default=default, metadata={"help": help})
 
 
@@ -34,19 +39,27 @@ class Settings:
                                           "union default graph; with a write token set, updates need it too)")
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Read ``KG_<FIELD>`` variables (e.g. ``KG_QUERY_TIMEOUT_S=5``), then apply `overrides`.
 
         >>> Settings.from_env({"KG_MAX_ROWS": "50"}).max_rows
         50
-        """
+        >>> Settings.from_env({"KG_MAX_ROWS": "many"})
+        Traceback (most recent call last):
+        kg_service.errors.UsageError: KG_MAX_ROWS: KG_MAX_ROWS='many' is not a whole number: most result rows a query returns; clients may ask for fewer
+        """  # noqa: E501
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # each value has its field's type (see `_parse`)
         for f in fields(cls):
             raw = env.get("KG_" + f.name.upper())
             if raw is None:
                 continue
-            values[f.name] = _parse(raw, f.default)
+            try:
+                values[f.name] = _parse(raw, f.default)
+            except ValueError:
+                kind = {bool: "yes/no value", int: "whole number", float: "number"}.get(type(f.default), "value")
+                raise UsageError(f"KG_{f.name.upper()}={raw!r} is not a {kind}: {f.metadata['help']}",
+                                 Location(field="KG_" + f.name.upper())) from None
         return replace(cls(**values), **overrides)
 
     @staticmethod
@@ -67,4 +80,6 @@ def _parse(raw: str, default: object) -> object:
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if isinstance(default, Path):
         return Path(raw)
-    return type(default)(raw)
+    if isinstance(default, int | float | str):
+        return type(default)(raw)
+    raise TypeError(f"no parser for a {type(default).__name__} setting")
