@@ -144,3 +144,23 @@ def _json_quality(fmt: Format, ranges: Sequence[MediaRange]) -> float:
     if fmt.name in ("json", "jsonld"):
         return max((r.q for r in ranges if r.type == "application" and r.subtype == "json"), default=0.0)
     return 0.0
+
+
+def prefers_html(accept: str | None) -> bool:
+    """Whether a client ranks HTML above every RDF format it names: a browser, not an RDF client.
+
+    Wildcards do not count for RDF (``*/*`` alone, as curl and RDF libraries send, gets RDF) and a tie
+    goes to RDF, so a script never receives a page it cannot parse. One rule for every URL that
+    serves both (the endpoint without a query, resource pages).
+
+    >>> prefers_html("text/html,application/xhtml+xml,*/*;q=0.8")
+    True
+    >>> prefers_html("*/*"), prefers_html("text/html, text/turtle"), prefers_html("text/turtle;q=0.5, text/html")
+    (False, False, True)
+    """
+    ranges = parse_accept(accept)
+    html = max((r.q for r in ranges if (r.type, r.subtype) in (("text", "html"), ("application", "xhtml+xml"))),
+               default=0.0)
+    rdf = max((r.q for r in ranges for f in FORMATS if f.kind in (GRAPH, DATASET) and r.type != "*"
+               and r.subtype != "*" and r.matches(f.media_type)), default=0.0)
+    return html > 0 and html > rdf

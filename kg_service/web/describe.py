@@ -11,7 +11,7 @@ from flask import Blueprint, Response, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..formats import DATASET, FORMATS, GRAPH, RESULTS, written
-from ..negotiation import choose_format, parse_accept
+from ..negotiation import choose_format, prefers_html
 from ..vocab import PREFIXES, SD, VOID
 from .state import service
 
@@ -88,18 +88,8 @@ def _void_counts() -> dict[str, int]:
     return svc.cached(("void-counts", svc.kg.version), count)
 
 
-def wants_html() -> bool:
-    """A browser (text/html preferred over every RDF format) gets the form, anything else RDF."""
-    ranges = parse_accept(request.headers.get("Accept"))
-    html = max((r.q for r in ranges if (r.type, r.subtype) in (("text", "html"), ("application", "xhtml+xml"))),
-               default=0.0)
-    rdf = max((r.q for r in ranges for f in FORMATS if f.kind != RESULTS and r.type != "*" and r.matches(f.media_type)),
-              default=0.0)
-    return html > 0 and html >= rdf
-
-
 def service_description_response() -> BaseResponse:
-    if wants_html():  # a person at the endpoint URL gets the query page, which posts back here
+    if prefers_html(request.headers.get("Accept")):  # a person at the endpoint gets the query page
         return redirect(url_for("query_page.query"), code=303)
     fmt = choose_format(request.headers.get("Accept"), [GRAPH, DATASET], request.args.getlist("format"))
     body = written(ox.serialize(service_description(request.base_url), format=fmt.rdf, prefixes=PREFIXES_OUT))

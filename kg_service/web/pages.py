@@ -12,8 +12,7 @@ from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, render_template, request
 
-from ..formats import DATASET, FORMATS, GRAPH
-from ..negotiation import parse_accept
+from ..negotiation import prefers_html
 from ..pagedata import Value, article_id_of
 from ..vocab import BASE
 
@@ -63,16 +62,8 @@ def is_local(iri: str | None) -> bool:
 
 
 def browser_wants_html() -> bool:
-    """HTML when the client ranks it above every RDF format it names (a browser), and no ``format=``
-    asks for RDF; ``*/*`` alone (curl, RDF libraries' defaults) and a tie get RDF."""
-    if request.args.get("format"):
-        return False
-    ranges = parse_accept(request.headers.get("Accept"))
-    html = max((r.q for r in ranges if (r.type, r.subtype) in (("text", "html"), ("application", "xhtml+xml"))),
-               default=0.0)
-    rdf = max((r.q for r in ranges for f in FORMATS if f.kind in (GRAPH, DATASET) and r.type != "*"
-               and r.subtype != "*" and r.matches(f.media_type)), default=0.0)
-    return html > 0 and html > rdf
+    """HTML for a browser (`negotiation.prefers_html`), unless ``format=`` asks for RDF."""
+    return not request.args.get("format") and prefers_html(request.headers.get("Accept"))
 
 
 def not_found_page(message: str) -> Response:
