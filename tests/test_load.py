@@ -158,3 +158,25 @@ def test_flood_of_small_requests_is_answered_without_errors(served, named):
     assert len(chorus.statuses) > 20
     assert set(chorus.statuses) <= {200, 404}
     assert metric(served.url, "kg_http_errors_total") == errors_before
+
+
+def test_a_worker_killed_while_idle_is_replaced_not_a_500(settings) -> None:  # noqa: ANN001
+    """A worker that dies between queries (OOM killer, kill -9) is found dead and replaced."""
+    import os
+    import signal
+
+    from kg_service.web import create_app
+    from kg_service.web.workers import WorkerPool
+
+    pool = WorkerPool(1)
+    try:
+        client = create_app(settings, pool=pool).test_client()
+        query = {"query": "ASK { ?s ?p ?o }", "format": "json"}
+        assert client.get("/sparql", query_string=query).status_code == 200
+        idle = pool._idle[0]
+        os.kill(idle.process.pid, signal.SIGKILL)
+        idle.process.join(timeout=10)
+        response = client.get("/sparql", query_string={**query, "query": "ASK { ?s a ?o }"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+    finally:
+        pool.close()

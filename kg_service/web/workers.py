@@ -36,6 +36,7 @@ from .solutions import WRITERS
 
 log = logging.getLogger(__name__)
 KEEP_DATASETS = 4
+LOAD_TIMEOUT_S = 300.0  # loading a million quads takes tens of seconds; a query's limit does not apply
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ def serve_jobs(conn: multiprocessing.connection.Connection) -> None:
             stores[version] = store
             while len(stores) > KEEP_DATASETS:
                 stores.popitem(last=False)
+            conn.send(("loaded", version))
             continue
         _, version, job = message
         try:
@@ -218,8 +220,9 @@ class WorkerPool:
         if isinstance(self._data.get(version), RemoteStore):
             return
         workers = [self._take() for _ in range(self.size - len(self._idle))]
-        for worker in workers:
-            self._load(worker, version)
+        sent = [worker for worker in workers if self._load(worker, version)]
+        for worker in sent:  # loads run in parallel in the workers; each acknowledges its own
+            self._await_load(worker, version)
         with self._lock:
             self._idle.extend(workers)
 
@@ -241,13 +244,15 @@ class WorkerPool:
         data = self._data.get(version)
         if isinstance(data, RemoteStore):
             return run_remote(data, job, timeout_s=timeout_s)
-        deadline = time.monotonic() + timeout_s
         if not self._slots.acquire(timeout=timeout_s):
             raise QueryTimeout(f"every query worker stayed busy for {timeout_s:g} s; try again later")
         worker = None
         try:
             worker = self._take()
-            self._load(worker, version)
+            if self._load(worker, version):
+                self._await_load(worker, version)
+            # The time limit is the query's: loading a new version (after an add) is not counted in it.
+            deadline = time.monotonic() + timeout_s
             worker.conn.send(("run", version, job))
             reply = self._wait(worker, deadline, timeout_s, gone)
             with self._lock:
@@ -274,8 +279,11 @@ class WorkerPool:
 
     def _take(self) -> _Worker:
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.process.is_alive():
+                    return worker
+                worker.kill()  # died while idle (killed from outside, out of memory): start a fresh one
         parent, child = self._ctx.Pipe()
         # typeshed's BaseContext has no Process, though every context get_context() returns has one
         process = self._ctx.Process(  # type: ignore[attr-defined]
@@ -284,15 +292,26 @@ class WorkerPool:
         child.close()
         return _Worker(process, parent)
 
-    def _load(self, worker: _Worker, version: str) -> None:
+    def _load(self, worker: _Worker, version: str) -> bool:
+        """Send `version` to the worker unless it has it; True when it was sent (an ack will follow)."""
         # Mirrors the worker's least-recently-used list: a load or a run moves `version` to the end.
-        if version in worker.loaded:
+        sent = version not in worker.loaded
+        if not sent:
             worker.loaded.remove(version)
         elif isinstance(self._data[version], Path):
             worker.conn.send(("open", version, str(self._data[version])))
         else:
             worker.conn.send(("load", version, self._data[version]))
         worker.loaded = (worker.loaded + [version])[-KEEP_DATASETS:]
+        return sent
+
+    def _await_load(self, worker: _Worker, version: str) -> None:
+        """Wait (bounded) for the worker to say it holds `version`."""
+        if not worker.conn.poll(LOAD_TIMEOUT_S):
+            raise QueryTimeout(f"a query worker took more than {LOAD_TIMEOUT_S:g} s to load the graph; try again")
+        reply = worker.conn.recv()
+        if reply != ("loaded", version):
+            raise RuntimeError(f"query worker answered {reply[0]!r} to a load")
 
     def close(self) -> None:
         with self._lock:
