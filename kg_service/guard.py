@@ -17,7 +17,9 @@ from .errors import Location, QueryError, ReadOnly
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")
 UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
 
-_TOKEN = re.compile(r'''
+# The one SPARQL tokenizer of the project (the guard, updates, the remote store's VALUES, tests): each
+# match's `lastgroup` is its kind: string, iri, comment, var, pname, word or other (one character).
+TOKEN = re.compile(r'''
     (?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'
               |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
   | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
@@ -56,7 +58,7 @@ def keywords(text: str) -> list[str]:
     >>> keywords("ask { ex:service a :Service }")
     ['ASK', 'A']
     """
-    return [m.group("word").upper() for m in _TOKEN.finditer(text) if m.lastgroup == "word"]
+    return [m.group("word").upper() for m in TOKEN.finditer(text) if m.lastgroup == "word"]
 
 
 def inspect_query(text: str) -> QueryShape:
@@ -93,7 +95,7 @@ def check_structure(text: str) -> None:
     kg_service.errors.QueryError: query: the query has more than 2000 operators and groups; split it into smaller queries
     """  # noqa: E501
     depth = operators = 0
-    for match in _TOKEN.finditer(text):
+    for match in TOKEN.finditer(text):
         if match.lastgroup != "other":
             continue
         char = match.group()

@@ -13,7 +13,6 @@ time a 504; never a traceback.
 
 from __future__ import annotations
 
-import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,6 +24,7 @@ import pyoxigraph as ox
 
 from .errors import KgError, Location, QueryError, QueryTimeout
 from .formats import written
+from .guard import TOKEN
 
 # (query endpoint, Graph Store endpoint) relative to the URL given: Oxigraph, Fuseki, Virtuoso, GraphDB/RDF4J
 LAYOUTS = (("query", "store"), ("sparql", "data"), ("sparql", "sparql-graph-crud"), ("", "rdf-graphs/service"))
@@ -172,9 +172,6 @@ def _join(base: str, path: str) -> str:
     return f"{base}/{path}" if path else base
 
 
-# Strings, IRIs and comments are skipped, so braces inside them are not taken for groups.
-_TOKEN = re.compile(r'''"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'|"(?:[^"\\\n]|\\.)*"'''
-                    r'''|'(?:[^'\\\n]|\\.)*'|<[^<>"{}|^`\\\x00-\x20]*>|\#[^\n]*|[{}]|[?$]\w+|[A-Za-z_][\w:-]*''')
 
 
 def inline_bindings(text: str, bindings: Mapping[str, ox.NamedNode | ox.Literal] | None) -> str:
@@ -195,8 +192,10 @@ def inline_bindings(text: str, bindings: Mapping[str, ox.NamedNode | ox.Literal]
     block = (f"VALUES ({' '.join('?' + name for name in bindings)}) "
              f"{{ ({' '.join(str(term) for term in bindings.values())}) }}")
     depth, form, previous, template_seen = 0, "", "", False
-    for match in _TOKEN.finditer(text):
-        token = match.group()
+    for match in TOKEN.finditer(text):  # strings, IRIs and comments are single tokens: their braces do not count
+        token, kind = match.group(), match.lastgroup
+        if kind == "comment":
+            continue
         if token == "{" and depth == 0:
             if previous == "CONSTRUCT":
                 template_seen = True
@@ -204,10 +203,11 @@ def inline_bindings(text: str, bindings: Mapping[str, ox.NamedNode | ox.Literal]
                 break  # CONSTRUCT WHERE { triples }: the short form takes no VALUES inside
             else:
                 return f"{text[:match.end()]} {block}{text[match.end():]}"
-        depth += (token == "{") - (token == "}")
-        if token[0].isalpha():
+        if kind == "other":
+            depth += (token == "{") - (token == "}")
+        if kind == "word":
             previous = token.upper()
             form = form or (previous if previous in ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE") else "")
-        elif token[0] != "#":
+        else:
             previous = token
     return f"{text}\n{block}"  # the trailing VALUES clause: joined after the pattern is evaluated

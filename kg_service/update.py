@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .errors import Location, QueryError, UsageError
-from .guard import _TOKEN
+from .guard import TOKEN
 
 REFUSED = {"LOAD": "LOAD is disabled: this endpoint never fetches documents",
            "SERVICE": "SERVICE is disabled: this endpoint does not query other endpoints"}
@@ -28,7 +28,7 @@ def check_update(text: str) -> None:
     Traceback (most recent call last):
     kg_service.errors.QueryError: update: LOAD is disabled: this endpoint never fetches documents
     """
-    for match in _TOKEN.finditer(text):
+    for match in TOKEN.finditer(text):
         if match.lastgroup == "word" and match.group().upper() in REFUSED:
             raise QueryError(REFUSED[match.group().upper()], Location(field="update"))
 
@@ -47,7 +47,7 @@ def with_dataset(text: str, using: Sequence[str] = (), using_named: Sequence[str
         return text
     clauses = "".join(f"USING <{iri}> " for iri in using) + "".join(f"USING NAMED <{iri}> " for iri in using_named)
     pieces, depth, cut, previous = [], 0, 0, ""
-    for match in _TOKEN.finditer(text):
+    for match in TOKEN.finditer(text):
         token, kind = match.group(), match.lastgroup
         if kind == "other":
             depth += {"{": 1, "}": -1}.get(token, 0)

@@ -182,10 +182,10 @@ def order_keys(text: str) -> list[str]:
     >>> order_keys("SELECT * { { SELECT * {} ORDER BY ?x } } ORDER BY DESC(?b) ?a LIMIT 2")
     ['b', 'a']
     """
-    from kg_service.guard import _TOKEN
+    from kg_service.guard import TOKEN
 
     depth, keys, in_order = 0, [], False
-    for match in _TOKEN.finditer(text):
+    for match in TOKEN.finditer(text):
         token, kind = match.group(), match.lastgroup
         if kind == "other" and token in "{}":
             depth += 1 if token == "{" else -1
