@@ -198,3 +198,25 @@ class ArticleRefused(ValidationFailed):
 
     def as_dict(self) -> dict[str, object]:
         return {**super().as_dict(), "report": self.report.as_dict()}
+
+
+class RemoteUnavailable(KgError):
+    """The remote store cannot be reached, or failed in a way that is not the query's fault."""
+
+    http_status = 502
+    kind = "bad-gateway"
+
+
+class RemoteTimeout(QueryTimeout):
+    """The remote store did not answer within the query's time limit."""
+
+    http_status = 504
+    kind = "gateway-timeout"
+
+
+class CarriedError(KgError):
+    """A user error raised in a query worker process, carried back with its status and kind."""
+
+    def __init__(self, status: int, kind: str, message: str):
+        super().__init__(message)
+        self.http_status, self.kind = status, kind

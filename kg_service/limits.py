@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import Location, UsageError
+from .errors import Location, TooLarge, UsageError
 from .settings import Settings
 
 TIMEOUT_PARAMS = ("timeout",)
@@ -54,3 +54,15 @@ def _positive(name: str, raw: str, kind: type, what: str) -> float:
     if not value > 0 or value != value:  # also refuses NaN
         raise UsageError(f"must be {what}, got {raw!r}", Location(field=name))
     return value
+
+
+def check_length(text: str, settings: Settings, field: str = "query") -> None:
+    """Refuse a query or update longer than `Settings.max_query_chars` (413), before any parsing.
+
+    >>> check_length("ASK {}", Settings(max_query_chars=5), "update")
+    Traceback (most recent call last):
+    kg_service.errors.TooLarge: update: the update has 6 characters; the most this endpoint accepts is 5
+    """
+    if len(text) > settings.max_query_chars:
+        raise TooLarge(f"the {field} has {len(text)} characters; the most this endpoint accepts is "
+                       f"{settings.max_query_chars}", Location(field=field))

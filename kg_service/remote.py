@@ -22,7 +22,7 @@ from http.client import HTTPResponse
 
 import pyoxigraph as ox
 
-from .errors import KgError, Location, QueryError, QueryTimeout
+from .errors import Location, QueryError, RemoteTimeout, RemoteUnavailable
 from .formats import written
 from .guard import TOKEN
 
@@ -32,20 +32,6 @@ ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9"
 RESULTS_JSON = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
 COUNT_QUADS = "SELECT (COUNT(*) AS ?n) { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
-
-
-class RemoteUnavailable(KgError):
-    """The remote store cannot be reached, or failed in a way that is not the query's fault."""
-
-    http_status = 502
-    kind = "bad-gateway"
-
-
-class RemoteTimeout(QueryTimeout):
-    """The remote store did not answer within the query's time limit."""
-
-    http_status = 504
-    kind = "gateway-timeout"
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Blueprint, Response, render_template, request, url_for
 
-from ..errors import KgError, Location, TooLarge
+from ..errors import KgError
 from ..formats import FORMATS, GRAPH, RESULTS
 from ..guard import inspect_query
-from ..limits import limits_for
+from ..limits import check_length, limits_for
 from ..pagedata import Value
 from ..queries import NamedQuery
 from ..results import short
@@ -94,9 +94,7 @@ def run(text: str, *, named: NamedQuery | None = None, values: dict[str, str] | 
         limits = limits_for(svc.settings, {"limit": str(PAGE_ROWS)})
         job = Job(text, "ttl" if graph else "json", limits.max_rows, bindings=bindings,
                   base_iri=request.url_root + "sparql")
-        if len(text) > svc.settings.max_query_chars:
-            raise TooLarge(f"the query has {len(text)} characters; the most this endpoint accepts is "
-                           f"{svc.settings.max_query_chars}", Location(field="query"))
+        check_length(text, svc.settings)
         gone = request.environ.get("waitress.client_disconnected") or (lambda: False)
         answer = svc.pool.run(svc.kg.version, job, timeout_s=limits.timeout_s, gone=gone)
         svc.metrics.observe_query(answer.seconds)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 from flask import Response, g, request
 
-from ..errors import Location, NotAcceptable, QueryTimeout, TooLarge, TooManyRows, UsageError
+from ..errors import Location, NotAcceptable, QueryTimeout, TooManyRows, UsageError
 from ..formats import DATASET, GRAPH, RESULTS
 from ..guard import inspect_query, keywords
-from ..limits import limits_for
+from ..limits import check_length, limits_for
 from ..negotiation import choose_format
 from .cache import VOLATILE
 from .state import service
@@ -44,9 +44,7 @@ def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response
     """Run `query` within the limits `params` allow and return the negotiated response."""
     svc = service()
     g.query_text = query.text
-    if len(query.text) > svc.settings.max_query_chars:
-        raise TooLarge(f"the query has {len(query.text)} characters; the most this endpoint accepts is "
-                       f"{svc.settings.max_query_chars}", Location(field="query"))
+    check_length(query.text, svc.settings)
     check_iris("default-graph-uri", query.default_graphs)
     check_iris("named-graph-uri", query.named_graphs)
     shape = inspect_query(query.text)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 from flask import Response, g, request
 
-from ..errors import Location, QueryError, ReadOnly, TooLarge, UsageError
+from ..errors import Location, QueryError, ReadOnly, UsageError
 from ..formats import written
 from ..guard import check_structure
+from ..limits import check_length
 from ..store import KnowledgeGraph
 from ..update import check_update, with_dataset
 from .auth import require_token
@@ -68,9 +69,7 @@ def perform_update(update: UpdateRequest) -> Response:
         raise ReadOnly("updates need a dataset served without the union default graph "
                        "(serve --data FILE --no-union-default-graph)", Location(field="update"))
     g.query_text = update.text
-    if len(update.text) > svc.settings.max_query_chars:
-        raise TooLarge(f"the update has {len(update.text)} characters; the most this endpoint accepts is "
-                       f"{svc.settings.max_query_chars}", Location(field="update"))
+    check_length(update.text, svc.settings, "update")
     for field, iris in (("using-graph-uri", update.using), ("using-named-graph-uri", update.using_named)):
         check_iris(field, iris)  # pasted into the text below: an IRI must not be able to close its brackets
     text = with_dataset(update.text, update.using, update.using_named)

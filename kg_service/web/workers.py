@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..errors import ClientGone, KgError, QueryError, QueryTimeout
+from ..errors import CarriedError, ClientGone, KgError, QueryError, QueryTimeout, RemoteUnavailable
 from ..formats import Format, find_format, written
-from ..remote import N_TRIPLES, RESULTS_JSON, RemoteStore, RemoteUnavailable, inline_bindings, send_query
+from ..remote import N_TRIPLES, RESULTS_JSON, RemoteStore, inline_bindings, send_query
 from ..store import KnowledgeGraph
 from ..vocab import PREFIXES
 from .cache import ResultCache
@@ -59,14 +59,6 @@ class Answer:
     rows: int
     truncated: bool
     seconds: float = 0.0
-
-
-class RemoteError(KgError):
-    """A user error raised in a worker, carried back with its status and kind."""
-
-    def __init__(self, status: int, kind: str, message: str):
-        super().__init__(message)
-        self.http_status, self.kind = status, kind
 
 
 def execute(store: ox.Store, job: Job) -> Answer:
@@ -324,6 +316,6 @@ def _answer(reply: tuple) -> Answer:
     if reply[0] == "ok":
         return reply[1]
     if reply[0] == "error":
-        raise RemoteError(*reply[1:])
+        raise CarriedError(*reply[1:])
     log.error("query worker failed:\n%s", reply[1])
     raise RuntimeError("query worker failed")
