@@ -19,7 +19,7 @@ from ..errors import Location, QueryError, ReadOnly, UsageError
 from ..formats import written
 from ..guard import check_structure
 from ..limits import check_length
-from ..store import KnowledgeGraph
+from ..store import KnowledgeGraph, content_version
 from ..update import check_update, with_dataset
 from .auth import require_token
 from .run import check_iris
@@ -85,8 +85,9 @@ def perform_update(update: UpdateRequest) -> Response:
             raise QueryError(f"SPARQL Update syntax error: {exc}", Location(field="update")) from None
         except (RuntimeError, OSError) as exc:
             raise QueryError(f"the update cannot be applied: {exc}", Location(field="update")) from None
-        updated = KnowledgeGraph.from_nquads(written(store.dump(format=ox.RdfFormat.N_QUADS)),
-                                             union_default_graph=False)
+        # The updated copy is served as it is (no second load): its dump only names the new version.
+        version = content_version(written(store.dump(format=ox.RdfFormat.N_QUADS)))
+        updated = KnowledgeGraph(store, union_default_graph=False, version=version)
         updated.data_file = kg.data_file
         svc.replace_graph(updated)
     return Response(status=204)
