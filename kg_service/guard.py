@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .errors import Location, QueryError, ReadOnly
 
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")
+VOLATILE = frozenset(("NOW", "RAND", "UUID", "STRUUID"))
 UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
 
 # The one SPARQL tokenizer of the project (the guard, updates, the remote store's VALUES, tests): each
@@ -35,6 +36,7 @@ TOKEN = re.compile(r'''
 class QueryShape:
     form: str | None  # SELECT, CONSTRUCT, ASK, DESCRIBE, or None when it could not be told
     has_from: bool  # a FROM or FROM NAMED clause: the query names its own dataset
+    volatile: bool = False  # NOW, RAND, UUID or STRUUID: two runs may answer differently (never cached)
 
     @property
     def is_graph(self) -> bool:
@@ -80,7 +82,7 @@ def inspect_query(text: str) -> QueryShape:
         raise ReadOnly("SPARQL Update is not allowed: this endpoint is read-only", Location(field="query"))
     if "SERVICE" in words:
         raise QueryError("SERVICE is disabled: this endpoint does not query other endpoints", Location(field="query"))
-    return QueryShape(form, "FROM" in words)
+    return QueryShape(form, "FROM" in words, not VOLATILE.isdisjoint(words))
 
 
 def check_structure(text: str) -> None:

@@ -15,12 +15,11 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..guard import keywords
+from ..guard import VOLATILE, keywords
 
 if TYPE_CHECKING:
     from .workers import Answer, Job
 
-VOLATILE = frozenset(("NOW", "RAND", "UUID", "STRUUID"))
 
 
 class ResultCache:

@@ -15,10 +15,9 @@ from flask import Response, g, request
 
 from ..errors import Location, NotAcceptable, QueryTimeout, TooManyRows, UsageError
 from ..formats import DATASET, GRAPH, RESULTS
-from ..guard import inspect_query, keywords
+from ..guard import inspect_query
 from ..limits import check_length, limits_for
 from ..negotiation import choose_format
-from .cache import VOLATILE
 from .state import service
 from .workers import Job
 
@@ -59,7 +58,7 @@ def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response
     job = Job(query.text, fmt.name, limits.max_rows, query.default_graphs, query.named_graphs, query.bindings,
               base_iri=request.base_url)
     version = svc.kg.version  # read once: an add or update meanwhile must not mix two versions
-    etag = _etag(version, job, limits.strict)
+    etag = _etag(version, job, limits.strict, shape.volatile)
     if etag is not None and request.if_none_match.contains(etag):
         return _not_modified(etag)  # same query, same data: nothing is run
     gone = request.environ.get("waitress.client_disconnected") or (lambda: False)
@@ -86,11 +85,11 @@ def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response
     return response
 
 
-def _etag(version: str, job: Job, strict: bool) -> str | None:
+def _etag(version: str, job: Job, strict: bool, volatile: bool) -> str | None:
     """A validator for a GET result: the dataset version and everything that shapes the answer. None for
     POST (not cacheable) and for queries whose answer changes between runs (NOW, RAND, UUID, STRUUID).
     A client revalidating after an article was added gets the new result, as the version differs."""
-    if request.method not in ("GET", "HEAD") or VOLATILE.intersection(keywords(job.text)):
+    if request.method not in ("GET", "HEAD") or volatile:
         return None
     return hashlib.sha256(repr((version, job, strict)).encode()).hexdigest()[:32]
 
