@@ -4,8 +4,8 @@ rdflib builds and validates the graph (it is the better toolkit for that); queri
 whose compiled engine is the one Oxigraph's own server uses. The build is handed over as N-Quads,
 so what is served is exactly what was validated. `version` changes whenever the content changes and
 is what HTTP caching (ETag) and result caches key on. The same `KnowledgeGraph` wraps a store kept in
-a folder (`stores`) or stands for one held by a remote server (`remote`), so the web layer never asks
-where the graph lives.
+a folder (`stores`) or stands for one held by a remote server (`remote`); its `backend` (see
+`backends`) says where it lives and what it allows, so the web layer never asks which kind it is.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .guard import refuse_update
 from .vocab import PREFIXES
 
 if TYPE_CHECKING:
-    from .remote import RemoteStore
+    from .backends import Backend
 
 # file suffix -> Oxigraph format, for `serve --data FILE` and `validate FILE`
 SUFFIX_FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG, ".ttl": ox.RdfFormat.TURTLE,
@@ -51,7 +51,7 @@ class KnowledgeGraph:
 
     def __init__(self, store: ox.Store, *, union_default_graph: bool, version: str,
                  quads: ox.Dataset | Callable[[], ox.Dataset] | None = None, materialised: bool = False,
-                 size: int | None = None, path: Path | None = None, remote: RemoteStore | None = None):
+                 size: int | None = None, backend: Backend | None = None):
         """Wrap a loaded store. With `union_default_graph`, the union is written into the store's default
         graph once here (unless `materialised` says a persistent store already holds it): Oxigraph's own
         union option is a bag (a triple in two graphs counts twice) and overrides FROM, while a
@@ -59,8 +59,7 @@ class KnowledgeGraph:
 
         `quads` is the exact parsed copy, or a function that reads it: a worker or a persistent store
         never needs it for queries, and at a million quads an eager copy costs hundreds of megabytes.
-        `path` is the folder of a persistent store (workers open it read-only instead of being sent
-        the data); `remote` is the `remote.RemoteStore` that answers queries instead of workers.
+        `backend` is where the graph lives (`backends`; the in-memory one when None).
         """
         self.store = store
         # Oxigraph's store turns xsd:nonNegativeInteger (and other integer subtypes) into xsd:integer, so
@@ -75,9 +74,23 @@ class KnowledgeGraph:
                               for q in store if not isinstance(q.graph_name, ox.DefaultGraph))
         self.union_default_graph = union_default_graph
         self.version = version
-        self.path = path
-        self.remote = remote
-        self.data_file: Path | None = None  # set by from_file: a published dump, not the seeds
+        if backend is None:
+            from .backends import Memory
+
+            backend = Memory()
+        self.backend: Backend = backend
+
+    @property
+    def data_file(self) -> Path | None:
+        """The dataset file served (``serve --data``), or None for the seeds."""
+        return self.backend.spec.data if self.backend.name == "file" else None
+
+    @data_file.setter
+    def data_file(self, path: Path) -> None:
+        """Serve this graph as the dataset file `path` (the file backend: updates allowed)."""
+        from .backends import DataFile, GraphSpec
+
+        self.backend = DataFile(GraphSpec(data=path, union_default_graph=self.union_default_graph))
 
     @property
     def quads(self) -> ox.Dataset:
@@ -87,16 +100,18 @@ class KnowledgeGraph:
         return self._quads
 
     @classmethod
-    def from_nquads(cls, data: bytes, *, union_default_graph: bool = True) -> KnowledgeGraph:
+    def from_nquads(cls, data: bytes, *, union_default_graph: bool = True,
+                    backend: Backend | None = None) -> KnowledgeGraph:
         store = ox.Store()
         store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
         return cls(store, union_default_graph=union_default_graph, version=content_version(data),
-                   quads=lambda: ox.Dataset(ox.parse(data, format=ox.RdfFormat.N_QUADS)))
+                   quads=lambda: ox.Dataset(ox.parse(data, format=ox.RdfFormat.N_QUADS)), backend=backend)
 
     @classmethod
-    def from_dataset(cls, dataset: Dataset, *, union_default_graph: bool = True) -> KnowledgeGraph:
+    def from_dataset(cls, dataset: Dataset, *, union_default_graph: bool = True,
+                     backend: Backend | None = None) -> KnowledgeGraph:
         """Load a built rdflib dataset (the seeds) into a fresh in-memory store."""
-        return cls.from_nquads(dataset_nquads(dataset), union_default_graph=union_default_graph)
+        return cls.from_nquads(dataset_nquads(dataset), union_default_graph=union_default_graph, backend=backend)
 
     @classmethod
     def from_file(cls, path: Path, *, union_default_graph: bool = False) -> KnowledgeGraph:

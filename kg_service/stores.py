@@ -99,7 +99,7 @@ def open_folder(folder: Path, marker: Marker) -> KnowledgeGraph:
     exact = folder / EXACT
     return KnowledgeGraph(store, union_default_graph=marker.union_default_graph, version=marker.version,
                           quads=lambda: ox.Dataset(ox.parse(path=exact, format=ox.RdfFormat.N_QUADS)),
-                          materialised=True, size=marker.quads, path=folder / STORE_DIR)
+                          materialised=True, size=marker.quads)
 
 
 def _write(folder: Path, data: bytes, *, source: str, version: str, union_default_graph: bool) -> Marker:

@@ -27,6 +27,7 @@ from flask.testing import FlaskClient
 from rdflib import Dataset
 
 from kg_service import stores
+from kg_service.backends import Remote
 from kg_service.errors import RemoteUnavailable
 from kg_service.formats import find_format
 from kg_service.queries import load_queries
@@ -106,7 +107,8 @@ def test_persistent_store_reopens_without_rebuilding(settings: Settings, tmp_pat
 
     monkeypatch.setattr("kg_service.build.build_dataset", no_build)
     again = load_kg(settings, data=None, union_default_graph=None, store_url=str(tmp_path))
-    assert (len(again), again.version, again.path) == (len(kg), kg.version, tmp_path / stores.STORE_DIR)
+    assert (len(again), again.version) == (len(kg), kg.version)
+    assert again.backend.allows.persistent and again.backend.worker_source(again) == str(tmp_path / stores.STORE_DIR)
     count = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
     assert next(iter(again.query(count)))["n"] == next(iter(kg.query(count)))["n"]
     assert set(again.quads) == set(kg.quads)  # the exact copy, datatypes as validated
@@ -222,8 +224,8 @@ def remote_client(settings: Settings, remote_kg: KnowledgeGraph, own_pool: Worke
 def test_remote_store_holds_the_pushed_graph(remote_kg: KnowledgeGraph, kg: KnowledgeGraph,
                                              oxigraph_server: str) -> None:
     """Asked directly, the server holds every named graph and every quad the embedded store holds."""
-    assert remote_kg.remote.query_url == oxigraph_server + "/query"
-    assert remote_graphs(remote_kg.remote) == set(kg.graph_names())
+    assert remote_kg.backend.remote.query_url == oxigraph_server + "/query"
+    assert remote_graphs(remote_kg.backend.remote) == set(kg.graph_names())
     query = urllib.parse.urlencode({"query": "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"})
     request = urllib.request.Request(f"{oxigraph_server}/query?{query}",
                                      headers={"Accept": "application/sparql-results+json"})
@@ -267,7 +269,7 @@ def test_remote_store_answers_a_malformed_query_with_400(remote_client: FlaskCli
 
 def test_push_graph_by_graph_replaces_the_remote_dataset(remote_kg: KnowledgeGraph, kg: KnowledgeGraph) -> None:
     """The Graph Store Protocol route for servers that take no whole-dataset PUT; stale graphs go."""
-    stale = RemoteStore(remote_kg.remote.query_url, remote_kg.remote.store_url)
+    stale = RemoteStore(remote_kg.backend.remote.query_url, remote_kg.backend.remote.store_url)
     request = urllib.request.Request(stale.store_url + "?graph=http%3A%2F%2Fexample.org%2Fstale", method="PUT",
                                      data=b"<http://a/s> <http://a/p> <http://a/o> .\n",
                                      headers={"Content-Type": "application/n-triples"})
@@ -275,13 +277,13 @@ def test_push_graph_by_graph_replaces_the_remote_dataset(remote_kg: KnowledgeGra
     assert "http://example.org/stale" in remote_graphs(stale)
     push(stale, remote_kg.store, whole=False)
     assert remote_graphs(stale) == set(kg.graph_names())
-    assert count_quads(stale) == count_quads(remote_kg.remote)
+    assert count_quads(stale) == count_quads(remote_kg.backend.remote)
 
 
 def test_an_unreachable_remote_store_is_502_not_a_trace(settings: Settings, kg: KnowledgeGraph) -> None:
     port = _free_port()  # nothing listens there
-    down = KnowledgeGraph.from_dataset(Dataset())
-    down.remote = RemoteStore(f"http://127.0.0.1:{port}/query", f"http://127.0.0.1:{port}/store")
+    down = KnowledgeGraph.from_dataset(Dataset(), backend=Remote(remote=RemoteStore(
+        f"http://127.0.0.1:{port}/query", f"http://127.0.0.1:{port}/store")))
     with _pool() as pool:
         response = app_for(settings, down, pool).test_client().get("/sparql", query_string={"query": "ASK {}"})
     assert response.status_code == 502
@@ -293,8 +295,8 @@ def test_a_silent_remote_store_is_504_at_the_time_limit(settings: Settings) -> N
         silent.bind(("127.0.0.1", 0))
         silent.listen(4)
         port = silent.getsockname()[1]
-        slow = KnowledgeGraph.from_dataset(Dataset())
-        slow.remote = RemoteStore(f"http://127.0.0.1:{port}/query", f"http://127.0.0.1:{port}/store")
+        slow = KnowledgeGraph.from_dataset(Dataset(), backend=Remote(remote=RemoteStore(
+            f"http://127.0.0.1:{port}/query", f"http://127.0.0.1:{port}/store")))
         with _pool() as pool:
             response = app_for(settings, slow, pool).test_client().get(
                 "/sparql", query_string={"query": "ASK {}", "timeout": "0.5"})
@@ -312,7 +314,7 @@ def test_the_remote_store_refusing_a_query_is_the_query_s_fault(remote_kg: Knowl
     from kg_service.remote import send_query
 
     with pytest.raises(QueryError, match="remote store refused the query"):
-        send_query(remote_kg.remote, "SELECT * { ?s ?p", timeout_s=10)
+        send_query(remote_kg.backend.remote, "SELECT * { ?s ?p", timeout_s=10)
 
 
 # --- result cache -------------------------------------------------------------------------------------------------

@@ -48,10 +48,10 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
 
     settings = settings or Settings.from_env()
     if kg is None:
-        from ..build import build_dataset
+        from ..backends import open_graph
 
-        kg = KnowledgeGraph.from_dataset(build_dataset(settings).dataset)
-    pool = pool or WorkerPool(settings.query_workers)
+        kg = open_graph(settings)
+    pool = pool or WorkerPool.from_settings(settings)
     pool.register(kg)
     app = Flask(__name__)
     assert isinstance(app.json, DefaultJSONProvider)  # Flask's own, not replaced here
