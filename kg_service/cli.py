@@ -40,12 +40,11 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
-def load_graph(settings: Settings):  # noqa: ANN201 - (Build, KnowledgeGraph), imported lazily for a fast --help
-    from .build import build_dataset
-    from .store import KnowledgeGraph
+def load_graph(settings: Settings):  # noqa: ANN201 - a KnowledgeGraph, imported lazily for a fast --help
+    """The seeds as `serve` serves them: `backends.open_graph` (compiled, validated, stored)."""
+    from .backends import open_graph
 
-    build = build_dataset(settings)
-    return build, KnowledgeGraph.from_dataset(build.dataset)
+    return open_graph(settings)
 
 
 @cli.command(help="Compile all seeds, validate them, print counts per class and the report summary. "
@@ -77,7 +76,7 @@ def build(verbose: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(names(DATASET, GRAPH)), default="trig", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file to write (default stdout)")
 def dump(fmt: str, output: Path | None) -> None:
-    _build, kg = load_graph(_settings())
+    kg = load_graph(_settings())
     data = kg.dump(find_format(fmt))
     if output is None:
         sys.stdout.buffer.write(data)
@@ -103,7 +102,7 @@ def query(query: str, fmt: str, params: tuple[str, ...]) -> None:
         text, bindings = named.text, named.bindings(values)
     else:
         text, bindings = query, {name: term_from_text(value) for name, value in values.items()}
-    _build, kg = load_graph(_settings())
+    kg = load_graph(_settings())
     result = run_query(kg, text, bindings=bindings)
     if fmt == "table":
         click.echo(render_table(result))

@@ -32,6 +32,10 @@ SUFFIX_FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG, ".ttl
                   ".nt": ox.RdfFormat.N_TRIPLES, ".rdf": ox.RdfFormat.RDF_XML, ".owl": ox.RdfFormat.RDF_XML}
 
 
+# Which graphs form the served default graph when it is the union: every named graph, merged (a set).
+UNION_INTO_DEFAULT = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+
+
 def dataset_nquads(dataset: Dataset) -> bytes:
     """The built dataset as N-Quads, one line per quad in a fixed order, so equal content gives an
     equal version (its hash)."""
@@ -69,9 +73,8 @@ class KnowledgeGraph:
             quads = ox.Dataset(store) if materialise else (lambda: ox.Dataset(store))
         self._quads = quads
         self._size = len(store) if materialise and size is None else size
-        if materialise:
-            store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
-                              for q in store if not isinstance(q.graph_name, ox.DefaultGraph))
+        if materialise:  # in the engine: several times faster than a loop over the quads in Python
+            store.update(UNION_INTO_DEFAULT)
         self.union_default_graph = union_default_graph
         self.version = version
         if backend is None:

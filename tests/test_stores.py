@@ -156,6 +156,57 @@ def test_a_store_without_its_marker_is_rebuilt(tmp_path: Path) -> None:
     assert len(calls) == 2 and len(kg) == 1
 
 
+DATA_LINES = b"".join(f'<http://a/s{i}> <http://a/p> "{i}" <http://a/g> .\n'.encode() for i in range(50))
+
+
+def _damaged_store(tmp_path: Path, damage: str) -> tuple[Path, list[int], object]:
+    calls: list[int] = []
+
+    def build() -> tuple[bytes, str]:
+        calls.append(1)
+        return DATA_LINES, "v1"
+
+    folder = tmp_path / "store"
+    stores.open_or_build(folder, source="k", union_default_graph=False, build=build)
+    exact = folder / stores.EXACT
+    ssts = sorted((folder / stores.STORE_DIR).glob("*.sst"), key=lambda p: p.stat().st_size)
+    if damage == "cut-dataset":
+        exact.write_bytes(exact.read_bytes()[:-200])
+    elif damage == "flipped-sst":
+        raw = bytearray(ssts[-1].read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        ssts[-1].write_bytes(bytes(raw))
+    elif damage == "missing-sst":
+        ssts[-1].unlink()
+    elif damage == "truncated-manifest":
+        manifest = next((folder / stores.STORE_DIR).glob("MANIFEST-*"))
+        manifest.write_bytes(manifest.read_bytes()[:10])
+    return folder, calls, build
+
+
+@pytest.mark.parametrize("damage", ["cut-dataset", "flipped-sst", "missing-sst", "truncated-manifest"])
+def test_a_damaged_store_is_rebuilt_not_served_as_whole(tmp_path: Path, damage: str,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    folder, calls, build = _damaged_store(tmp_path, damage)
+    kg = stores.open_or_build(folder, source="k", union_default_graph=False, build=build)
+    assert len(calls) == 2, "the damaged folder was rebuilt"
+    assert "damaged" in caplog.text
+    nq = find_format("nq")
+    assert kg.dump(nq).count(b"\n") == 50 and len(kg) == 50
+    assert len(list(kg.query("SELECT * { GRAPH ?g { ?s ?p ?o } }"))) == 50
+    assert stores.damage(folder, stores.read_marker(folder)) is None
+
+
+def test_an_intact_store_passes_its_check(tmp_path: Path) -> None:
+    folder, calls, build = _damaged_store(tmp_path, "none")
+    marker = stores.read_marker(folder)
+    assert marker is not None and stores.EXACT in marker.checksums
+    assert any(name.endswith(".sst") for name in marker.checksums)
+    assert stores.damage(folder, marker) is None
+    stores.open_or_build(folder, source="k", union_default_graph=False, build=build)
+    assert len(calls) == 1
+
+
 def test_persistent_store_from_a_data_file(settings: Settings, tmp_path: Path, kg: KnowledgeGraph) -> None:
     data = tmp_path / "graph.nq"
     data.write_bytes(kg.dump(find_format("nq")))
@@ -337,3 +388,31 @@ def test_results_are_kept_per_dataset_version(settings: Settings, kg: KnowledgeG
         pool.run(kg.version, clock, timeout_s=10)
         pool.run(kg.version, clock, timeout_s=10)
         assert pool.cache.hits == 1  # NOW() is never answered from the cache
+
+
+# --- what a worker writes -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_rows_written_by_the_engine_are_counted_and_capped(fmt: str) -> None:
+    """The engine writes the result; at the row cap it is read again and cut; over the byte cap it is a 413."""
+    from kg_service.errors import CarriedError
+    from kg_service.web.workers import Job
+
+    lines = [f'<http://a/s{i}> <http://a/p> "line\\n{i}, \\"q\\" {{}}<result>" <http://a/g> .\n' for i in range(30)]
+    kg = KnowledgeGraph.from_nquads("".join(lines).encode(), union_default_graph=False)
+    text = "SELECT ?s ?o { GRAPH ?g { ?s ?p ?o } } ORDER BY ?s"
+    with _pool() as pool:
+        pool.register(kg)
+        whole = pool.run(kg.version, Job(text, fmt, 30), timeout_s=10)
+        cut = pool.run(kg.version, Job(text, fmt, 29), timeout_s=10)
+        assert (whole.rows, whole.truncated) == (30, False)
+        assert (cut.rows, cut.truncated) == (29, True) and len(cut.body) < len(whole.body)
+        small = WorkerPool(1, max_result_bytes=len(whole.body) // 2)
+        try:
+            small.register(kg)
+            with pytest.raises(CarriedError) as refused:
+                small.run(kg.version, Job(text, fmt, 30), timeout_s=10)
+            assert (refused.value.http_status, refused.value.kind) == (413, "result-too-large")
+            assert small.run(kg.version, Job(text, fmt, 3), timeout_s=10).rows == 3
+        finally:
+            small.close()

@@ -12,6 +12,7 @@ which can give up on them at the time limit without killing anything.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import signal
@@ -43,7 +44,7 @@ from ..update import apply_update
 from ..vocab import PREFIXES
 from . import zygote
 from .cache import ResultCache
-from .solutions import WRITERS
+from .solutions import WRITERS, count_rows
 
 log = logging.getLogger(__name__)
 LOAD_TIMEOUT_S = 300.0  # loading a million quads takes tens of seconds; a query's limit does not apply
@@ -71,14 +72,56 @@ class Answer:
     seconds: float = 0.0
 
 
-def execute(store: ox.Store, job: Job) -> Answer:
-    """Run `job` on `store` and serialise at most `job.max_rows` rows (triples for a graph)."""
+def execute(store: ox.Store, job: Job, max_bytes: int = 0) -> Answer:
+    """Run `job` on `store` and serialise at most `job.max_rows` rows (triples for a graph).
+
+    SELECT results are written by the engine (bounded by `max_bytes`, 0: unbounded) and their rows
+    counted; only a result over either cap runs again, to be read row by row up to the cap."""
     started = time.monotonic()
-    # The parent's dump already holds the default graph as served (the union, when so set).
+    # The store already holds the default graph as served (the union, when so set).
     kg = KnowledgeGraph(store, union_default_graph=False, version="")
-    raw = kg.query(job.text, default_graphs=job.default_graphs, named_graphs=job.named_graphs,
-                   bindings=dict(job.bindings) or None, base_iri=job.base_iri)
+
+    def run() -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        return kg.query(job.text, default_graphs=job.default_graphs, named_graphs=job.named_graphs,
+                        bindings=dict(job.bindings) or None, base_iri=job.base_iri)
+
+    raw = run()
+    fmt = _job_format(job)
+    if isinstance(raw, ox.QuerySolutions) and fmt.name in WRITERS:
+        body = _engine_written(raw, fmt, max_bytes)
+        if body is not None:
+            rows = count_rows(body, fmt.name)
+            if rows <= job.max_rows:
+                return Answer(body, "bindings", rows, False, time.monotonic() - started)
+        raw = run()
     return _serialise(raw, job, started)
+
+
+class _Full(Exception):
+    """The engine's output passed the byte cap."""
+
+
+class _CappedOutput(io.BytesIO):
+    """A binary output that refuses to grow past `cap` bytes (0: no cap)."""
+
+    def __init__(self, cap: int):
+        super().__init__()
+        self.cap = cap
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]  # the engine writes bytes only
+        if self.cap and self.tell() + len(data) > self.cap:
+            raise _Full
+        return super().write(data)
+
+
+def _engine_written(raw: ox.QuerySolutions, fmt: Format, max_bytes: int) -> bytes | None:
+    """The whole result as the engine writes it, or None when it is larger than `max_bytes`."""
+    output = _CappedOutput(max_bytes)
+    try:
+        raw.serialize(output, format=fmt.results)
+    except _Full:
+        return None
+    return output.getvalue()
 
 
 def run_remote(remote: RemoteStore, job: Job, *, timeout_s: float) -> Answer:
@@ -143,7 +186,7 @@ def handle(store: ox.Store, message: tuple) -> object:
     of the store and hand back the result as N-Quads (``update``; the worker is not used again)."""
     if message[0] == "run":
         _, _version, job, max_bytes = message
-        answer = execute(store, job)
+        answer = execute(store, job, max_bytes)
         if max_bytes and len(answer.body) > max_bytes:
             raise ResultTooLarge(f"the result is {len(answer.body)} bytes, more than the {max_bytes} a result may "
                                  "have here; ask for fewer rows (LIMIT) or smaller values")
