@@ -40,9 +40,13 @@ def make_server(settings: Settings, kg: KnowledgeGraph, *, host: str = "127.0.0.
     from . import create_app
 
     app = create_app(settings, kg)
-    app.extensions["kg_service"].pool.warm_up(kg.version)
+    app.extensions["kg_service"].pool.warm_up(kg.version)  # forks the zygote before waitress starts threads
     # waitress would otherwise buffer up to 1 GB of body (to disk) before the app could answer 413.
-    server = create_server(app, host=host, port=port, threads=8, channel_request_lookahead=5,
+    # A thread per query that can run, and as many again for requests that run none (pages, dumps, cached
+    # answers) or wait: with fewer, runaway queries would hold every thread and a light request wait in
+    # waitress's queue, before it even reached the worker pool's light lane.
+    pool = app.extensions["kg_service"].pool
+    server = create_server(app, host=host, port=port, threads=2 * pool.capacity, channel_request_lookahead=5,
                            ident="kg-service", max_request_body_size=settings.max_upload_bytes)
     return app, server
 

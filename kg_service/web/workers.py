@@ -47,6 +47,8 @@ from .cache import ResultCache
 from .solutions import WRITERS, count_rows
 
 log = logging.getLogger(__name__)
+LIGHT_S = 0.5  # what a query may take on the light lane, which it uses only when every regular slot is busy
+WAIT_POLL_S = 0.01  # how often a waiting query looks for a free regular slot or light lane
 LOAD_TIMEOUT_S = 300.0  # loading a million quads takes tens of seconds; a query's limit does not apply
 
 
@@ -226,11 +228,13 @@ class WorkerPool:
     """Query workers forked from one zygote: `size` kept ready, up to `burst` running at once.
 
     A request takes an idle worker or has a new one forked (a fork, nothing to load), so a light query
-    is not queued behind runaway ones while fewer than `burst` run; past that it waits for a free one
-    within its own time limit. A worker that overran its limit is killed and simply not reused.
+    is not queued behind runaway ones while fewer than `burst` run. Past that, `light` more workers
+    form a light lane where a query may run `LIGHT_S`: a light query is still answered at once, and
+    one that is not light goes on waiting for a regular worker within its own time limit. A worker
+    that overran its limit is killed and simply not reused.
     """
 
-    def __init__(self, size: int = 2, *, burst: int | None = None, cache: ResultCache | None = None,
+    def __init__(self, size: int = 2, *, burst: int | None = None, light: int = 2, cache: ResultCache | None = None,
                  memory_mb: int = 2048, max_result_bytes: int = 64 << 20):
         """`cache` keeps answers per (dataset version, job); pass ``ResultCache(0)`` to keep none."""
         self.size = size
@@ -238,6 +242,8 @@ class WorkerPool:
         self.cache = cache if cache is not None else ResultCache()
         self.memory_mb, self.max_result_bytes = memory_mb, max_result_bytes
         self._slots = threading.BoundedSemaphore(self.burst)
+        self._light = threading.BoundedSemaphore(light)  # the light lane: see `_on_worker`
+        self.capacity = self.burst + light  # queries that can run at once
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -318,9 +324,36 @@ class WorkerPool:
 
     def _on_worker(self, version: str, message: tuple, deadline: float, timeout_s: float,
                    gone: Callable[[], bool], *, keep: bool, what: str) -> tuple:
-        """Send `message` to a worker holding `version` and wait for its reply until `deadline`."""
-        if not self._slots.acquire(timeout=timeout_s):
-            raise QueryTimeout(f"every query worker stayed busy for {timeout_s:g} s; try again later")
+        """Send `message` to a worker holding `version` and wait for its reply until `deadline`.
+
+        When every regular slot is taken (by runaway queries, say), a query tries a light lane first:
+        there it may run `LIGHT_S` at most, which a light query needs; one that runs longer is stopped
+        and waits for a regular slot like any other, within what is left of its own limit."""
+        tried_light = not keep  # updates never take the light lane
+        while not self._slots.acquire(blocking=False):
+            if not tried_light and self._light.acquire(blocking=False):
+                tried_light = True
+                try:
+                    light_deadline = min(deadline, time.monotonic() + LIGHT_S)
+                    return self._attempt(version, message, light_deadline, timeout_s, gone, keep=keep, what=what)
+                except QueryTimeout:
+                    if time.monotonic() >= deadline:
+                        raise
+                finally:
+                    self._light.release()
+            if time.monotonic() >= deadline:
+                raise QueryTimeout(f"every query worker stayed busy for {timeout_s:g} s; try again later")
+            if gone():
+                raise ClientGone("the client closed the connection while its query waited")
+            time.sleep(WAIT_POLL_S)
+        try:
+            return self._attempt(version, message, deadline, timeout_s, gone, keep=keep, what=what)
+        finally:
+            self._slots.release()
+
+    def _attempt(self, version: str, message: tuple, deadline: float, timeout_s: float,
+                 gone: Callable[[], bool], *, keep: bool, what: str) -> tuple:
+        """Run `message` on a worker (the caller holds a slot); the worker is kept for the next job or retired."""
         worker = None
         try:
             for _attempt in range(2):  # a worker whose version the zygote dropped since: fork a new one
@@ -345,7 +378,6 @@ class WorkerPool:
         finally:
             if worker is not None:
                 self._retire(worker)
-            self._slots.release()
         return reply
 
     def _retire(self, worker: _Worker) -> None:
