@@ -50,6 +50,12 @@ def content_version(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def file_version(path: Path) -> str:
+    """`content_version` of a file's bytes, read in chunks."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()[:16]
+
+
 class KnowledgeGraph:
     """An Oxigraph store plus whether the default graph is the union of the named graphs."""
 
@@ -123,18 +129,25 @@ class KnowledgeGraph:
         if fmt is None:
             raise InputError(f"unknown RDF file type {path.suffix!r}; use one of {', '.join(SUFFIX_FORMATS)}",
                              Location(str(path)))
-        try:
-            data = path.read_bytes()
+        base = path.resolve().as_uri()
+        try:  # hashed as it is read, never held: a million quads are hundreds of megabytes of text
+            version = file_version(path)
         except OSError as exc:
             raise InputError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
         store = ox.Store()
         try:
-            store.bulk_load(data, format=fmt, base_iri=path.resolve().as_uri())
+            store.bulk_load(path=path, format=fmt, base_iri=base)
         except SyntaxError as exc:
             raise InputError(f"not valid {fmt.name}: {exc}", Location(str(path), getattr(exc, "lineno", None),
                                                                     getattr(exc, "offset", None))) from None
-        kg = cls(store, union_default_graph=union_default_graph, version=content_version(data),
-                 quads=lambda: ox.Dataset(ox.parse(data, format=fmt, base_iri=path.resolve().as_uri())))
+
+        def exact() -> ox.Dataset:
+            if file_version(path) != version:
+                raise InputError("the data file changed since it was loaded: restart the server to serve it",
+                                 Location(str(path)))
+            return ox.Dataset(ox.parse(path=path, format=fmt, base_iri=base))
+
+        kg = cls(store, union_default_graph=union_default_graph, version=version, quads=exact)
         kg.data_file = path
         return kg
 
