@@ -366,11 +366,16 @@ class WorkerPool:
                 worker = None
                 with self._zygote_lock:
                     self._held.discard(version)
+            evicted = None
             with self._lock:
-                if worker is not None and keep and len(self._idle) < self.size:
+                if worker is not None and keep:  # the most recently used stay ready; the oldest goes
                     self._busy.discard(worker)
                     self._idle.append(worker)
                     worker = None
+                    if len(self._idle) > self.size:
+                        evicted = self._idle.pop(0)
+            if evicted is not None:
+                evicted.kill()
         except BaseException:
             if worker is not None:
                 self.stopped += 1
