@@ -215,3 +215,25 @@ def test_a_light_query_passes_runaways_that_hold_every_regular_worker(kg) -> Non
         assert thread.is_alive()
     finally:
         pool.close()
+
+
+def test_a_worker_holding_too_much_memory_of_its_own_is_replaced(kg, monkeypatch) -> None:  # noqa: ANN001
+    """After a job, a worker over its private-memory allowance is retired and a fresh fork takes its place;
+    one under it is kept (the allowance and the check are set so that every job is looked at)."""
+    from kg_service.web import zygote
+    from kg_service.web.cache import ResultCache
+    from kg_service.web.workers import Job, WorkerPool
+
+    assert 0 < zygote.private_mb() < 10_000
+    monkeypatch.setattr(zygote, "RETIRE_CHECK_S", -1.0)  # workers are forked after this: they inherit it
+    for retire_mb, kept in ((0, False), (1 << 20, True)):
+        pool = WorkerPool(1, cache=ResultCache(0), retire_mb=retire_mb)
+        try:
+            pool.register(kg)
+            pool.run(kg.version, Job("ASK { ?s ?p ?o }", "json", 10), timeout_s=30)
+            first = [w.pid for w in pool._idle]
+            pool.run(kg.version, Job("ASK { ?s ?p ?o . }", "json", 10), timeout_s=30)
+            second = [w.pid for w in pool._idle]
+            assert (first == second and len(first) == 1) if kept else (first == second == [])
+        finally:
+            pool.close()

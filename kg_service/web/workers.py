@@ -207,6 +207,7 @@ class _Worker:
     conn: Connection
     versions: frozenset[str]
     pidfd: int = -1
+    retire: bool = False  # it asked to be replaced (it holds too much memory of its own)
 
     def __post_init__(self) -> None:
         self.pidfd = os.pidfd_open(self.pid)
@@ -235,12 +236,12 @@ class WorkerPool:
     """
 
     def __init__(self, size: int = 2, *, burst: int | None = None, light: int = 2, cache: ResultCache | None = None,
-                 memory_mb: int = 2048, max_result_bytes: int = 64 << 20):
+                 memory_mb: int = 2048, max_result_bytes: int = 64 << 20, retire_mb: int = 256):
         """`cache` keeps answers per (dataset version, job); pass ``ResultCache(0)`` to keep none."""
         self.size = size
         self.burst = max(burst or 4 * size, size)
         self.cache = cache if cache is not None else ResultCache()
-        self.memory_mb, self.max_result_bytes = memory_mb, max_result_bytes
+        self.memory_mb, self.max_result_bytes, self.retire_mb = memory_mb, max_result_bytes, retire_mb
         self._slots = threading.BoundedSemaphore(self.burst)
         self._light = threading.BoundedSemaphore(light)  # the light lane: see `_on_worker`
         self.capacity = self.burst + light  # queries that can run at once
@@ -368,7 +369,7 @@ class WorkerPool:
                     self._held.discard(version)
             evicted = None
             with self._lock:
-                if worker is not None and keep:  # the most recently used stay ready; the oldest goes
+                if worker is not None and keep and not worker.retire:  # the most recently used stay ready
                     self._busy.discard(worker)
                     self._idle.append(worker)
                     worker = None
@@ -398,7 +399,8 @@ class WorkerPool:
                 raise QueryTimeout(f"the {what} ran longer than {timeout_s:g} s and was stopped")
             if worker.conn.poll(min(0.05, remaining)):
                 try:
-                    return worker.conn.recv()
+                    reply, worker.retire = worker.conn.recv()
+                    return reply
                 except (EOFError, OSError):
                     raise WorkerLost(f"the {what} ended its worker process (it needed more than the "
                                      f"{self.memory_mb} MiB one {what} may use, or crashed the engine); "
@@ -424,7 +426,7 @@ class WorkerPool:
         with self._zygote_lock:
             if self._zygote is None:
                 local = {v: s for v, s in self._sources.items() if not isinstance(s, RemoteStore)}
-                self._zygote = zygote.start(OrderedDict(local), handle, self.memory_mb)
+                self._zygote = zygote.start(OrderedDict(local), handle, self.memory_mb, self.retire_mb)
                 self._held = set(local)
             pid, control = self._zygote
             if version not in self._held:

@@ -12,7 +12,9 @@ pair (passed as a file descriptor), answered with the worker's pid; ``("load", v
 ``("forget", version)``. The zygote ignores SIGCHLD, so the kernel reaps its workers, and it ends when
 the web process does (its socket closes). A worker reads its jobs from its own socket, answers on it
 and ends when it closes; its address space is capped (`RLIMIT_AS`) a fixed budget above what it
-inherited, so a query that needs more memory ends its own worker, never the machine.
+inherited, so a query that needs more memory ends its own worker, never the machine. After a job that
+took a while, a worker that holds much memory of its own (a big query's leftovers, or shared pages the
+engine wrote to) asks to be retired, and a fresh fork takes its place: memory goes back to one copy.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import os
 import resource
 import signal
 import socket
+import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,13 +34,15 @@ import pyoxigraph as ox
 
 from ..errors import KgError, QueryMemory
 
+RETIRE_CHECK_S = 0.05  # a job shorter than this cannot have grown a worker much: its memory is not looked at
 KEEP_DATASETS = 4  # versions the zygote keeps: one pool can serve several graphs (the conformance tests do)
 
 # What a worker holds per version: a loaded store, or the folder of a persistent one (opened on first use).
 Stores = OrderedDict[str, "ox.Store | str"]
 
 
-def start(stores: Stores, handle: Callable[[ox.Store, tuple], object], memory_mb: int) -> tuple[int, Connection]:
+def start(stores: Stores, handle: Callable[[ox.Store, tuple], object], memory_mb: int,
+          retire_mb: int) -> tuple[int, Connection]:
     """Fork the zygote holding `stores`; returns its pid and the control connection.
 
     `handle(store, message)` runs a worker's job (a query or an update) and returns what to send back.
@@ -49,7 +54,7 @@ def start(stores: Stores, handle: Callable[[ox.Store, tuple], object], memory_mb
         try:
             ours.close()
             _close_other_fds(theirs.fileno())
-            _zygote(Connection(theirs.detach()), stores, handle, memory_mb)
+            _zygote(Connection(theirs.detach()), stores, handle, memory_mb, retire_mb)
         except BaseException:  # noqa: BLE001 - a forked child must end here, whatever happened
             traceback.print_exc()
             code = 1
@@ -79,7 +84,7 @@ def spawn(control: Connection, zygote_pid: int) -> tuple[int, Connection]:
 
 
 def _zygote(control: Connection, stores: Stores, handle: Callable[[ox.Store, tuple], object],
-            memory_mb: int) -> None:
+            memory_mb: int, retire_mb: int) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the workers
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the web process decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -97,7 +102,7 @@ def _zygote(control: Connection, stores: Stores, handle: Callable[[ox.Store, tup
                     control.close()
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     _limit_memory(memory_mb)
-                    _work(Connection(fd), stores, handle)
+                    _work(Connection(fd), stores, handle, retire_mb)
                 except BaseException:  # noqa: BLE001 - a forked child must end here, whatever happened
                     traceback.print_exc()
                     code = 1
@@ -130,26 +135,43 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _work(conn: Connection, stores: Stores, handle: Callable[[ox.Store, tuple], object]) -> None:
-    """A worker's loop: ``(kind, version, ...)`` in, ``("ok", value)`` or an error out, until EOF."""
+def _work(conn: Connection, stores: Stores, handle: Callable[[ox.Store, tuple], object], retire_mb: int) -> None:
+    """A worker's loop: ``(kind, version, ...)`` in, ``(reply, retire)`` out, until EOF. The reply is
+    ``("ok", value)`` or an error; `retire` says the worker holds more than `retire_mb` of its own memory
+    (a big query's leftovers, shared pages it wrote to) and should be replaced by a fresh fork."""
     while True:
         try:
             message = conn.recv()
         except (EOFError, OSError):
             return
-        version = message[1]
-        try:
-            store = stores.get(version)
-            if store is None:
-                conn.send(("missing", version))
-                continue
-            if isinstance(store, str):
-                store = stores[version] = ox.Store.read_only(store)
-            conn.send(("ok", handle(store, message)))
-        except KgError as exc:
-            conn.send(("error", exc.http_status, exc.kind, exc.message))
-        except MemoryError:
-            error = QueryMemory("the query needs more memory than one query may use here; narrow it")
-            conn.send(("error", error.http_status, error.kind, error.message))
-        except Exception:  # noqa: BLE001 - our fault: the web process logs it and answers 500
-            conn.send(("crash", traceback.format_exc()))
+        started = time.monotonic()
+        reply = _reply(stores, handle, message)
+        conn.send((reply, time.monotonic() - started > RETIRE_CHECK_S and private_mb() > retire_mb))
+
+
+def _reply(stores: Stores, handle: Callable[[ox.Store, tuple], object], message: tuple) -> tuple:
+    version = message[1]
+    try:
+        store = stores.get(version)
+        if store is None:
+            return ("missing", version)
+        if isinstance(store, str):
+            store = stores[version] = ox.Store.read_only(store)
+        return ("ok", handle(store, message))
+    except KgError as exc:
+        return ("error", exc.http_status, exc.kind, exc.message)
+    except MemoryError:
+        error = QueryMemory("the query needs more memory than one query may use here; narrow it")
+        return ("error", error.http_status, error.kind, error.message)
+    except Exception:  # noqa: BLE001 - our fault: the web process logs it and answers 500
+        return ("crash", traceback.format_exc())
+
+
+def private_mb() -> int:
+    """This process's private memory in MiB: pages it allocated or copied on write (Linux)."""
+    try:
+        with open("/proc/self/smaps_rollup") as rollup:
+            fields = dict(line.split(":", 1) for line in rollup if ":" in line)
+    except OSError:
+        return 0
+    return sum(int(fields.get(name, "0 kB").split()[0]) for name in ("Private_Dirty", "Private_Clean")) >> 10
