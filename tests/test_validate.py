@@ -67,8 +67,8 @@ BROKEN = {
                         "    label: Japan's 2019 export restrictions on South Korea\n    status: held\n"
                         "    date: 2019-07-04", "  - id: 2019-07-export-curbs\n    class: TradeMeasure\n"
                         "    label: Japan's 2019 export restrictions on South Korea\n    status: held\n"
-                        "    date: 2019-07", "Warning", "probably the same event as "
-                        "<https://w3id.org/kg-service/id/event/2019-07-japan-export-controls>", 0),
+                        "    date: 2019-07", "Violation", "probably the same event as "
+                        "'2019-07-japan-export-controls'", 0),
     # t04 declares two officials and their ministries the register does not know (its `entities:` section).
     "declared-key-taken": (T04, "    - key: lee-ho-hyeon\n", "    - key: fumio-kishida\n      name: Fumio Kishida\n"
                            "    - key: lee-ho-hyeon\n", "Violation", "'fumio-kishida' is already defined in", 0),

@@ -85,6 +85,8 @@ def _kg_error(exc: KgError) -> Response:
     response = error_response(exc.as_dict(), exc.http_status)
     if exc.http_status == 401:  # RFC 9110: a 401 names the scheme to use
         response.headers["WWW-Authenticate"] = 'Bearer realm="kg-service"'
+    if getattr(exc, "retry_after", None):  # errors.Busy: all slots taken, try again shortly
+        response.headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
     return response
 
 
