@@ -50,6 +50,7 @@ class Finding:
 @dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
+    context: str | None = None  # what the input was validated against, when that is worth saying
 
     @property
     def conforms(self) -> bool:
@@ -80,6 +81,8 @@ class Report:
     def as_dict(self) -> dict[str, object]:
         results = [f.as_dict() for f in self.shown()]
         body: dict[str, object] = {"conforms": self.conforms, "counts": self.counts(), "results": results}
+        if self.context:
+            body["context"] = self.context
         if self.omitted:
             body["omitted"] = self.omitted
         return body
@@ -93,6 +96,8 @@ class Report:
             lines.append(f"... and {self.omitted} more finding{'s' if self.omitted != 1 else ''} not shown "
                          f"(a report lists {MAX_SHOWN}); fix these and validate again")
         counts = self.counts()
+        if self.context:
+            lines.append(f"Validated in the context of {self.context}")
         lines.append(("Conforms" if self.conforms else "Does not conform") + ": "
                      + ", ".join(f"{n} {s.lower()}{'s' if n != 1 else ''}" for s, n in counts.items()))
         return "\n".join(lines)
@@ -104,6 +109,8 @@ class Report:
         report = BNode()
         graph.add((report, RDF.type, SH.ValidationReport))
         graph.add((report, SH.conforms, Literal(self.conforms)))
+        if self.context:
+            graph.add((report, RDFS.comment, Literal(f"Validated in the context of {self.context}")))
         if self.omitted:
             graph.add((report, RDFS.comment, Literal(f"{self.omitted} more results not listed")))
         for finding in self.shown():

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
 from rdflib import RDF, Dataset, Graph, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import RDFS, SH, SKOS
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
@@ -48,7 +49,7 @@ from .mapping import Mapping, is_date_text, load_mapping, read_text_file
 from .register import register_graph
 from .report import Finding, Report
 from .settings import Settings
-from .vocab import DKG, ENTITY_GRAPH, META_GRAPH, ORG, article_iri
+from .vocab import CORRECTION_GRAPH, DKG, ENTITY_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, ORG, article_iri
 
 if TYPE_CHECKING:
     from rdflib.query import Processor, Result
@@ -315,28 +316,59 @@ MAX_RDF_SUBJECTS = 5000
 
 
 def validate_rdf(context: Context, dataset: Dataset, name: str, text: str | None = None) -> Report:
-    """Validate RDF made by another tool (all its graphs together) against the shapes and the seeds.
+    """Validate RDF made by another tool, or exported by this service, in the context of the served dataset.
 
-    Quotes are checked against `text` when given, else against the seed article they cite.
+    Graphs are validated as the build validates the seeds: each article-like graph (the default graph,
+    and every named graph but the service's own metadata, register, ontology and corrections graphs) on
+    its own, with the article metadata and the register's types already served plus any the input
+    brings (its graph:meta, graph:entities); a graph:entities in the input is validated as the register
+    is. So an exported article graph or a whole dump validates as the seeds do. Quotes are checked
+    against `text` when given, else against the seed article they cite.
     """
-    data = PreparedGraph()
-    for s, p, o, _graph in dataset.quads((None, None, None, None)):
-        data.add((s, p, o))
-    if not data:
+    graphs: dict[str, PreparedGraph] = {}
+    for s, p, o, named in dataset.quads((None, None, None, None)):
+        key = str(named) if named is not None and str(named) != str(DATASET_DEFAULT_GRAPH_ID) else ""
+        graphs.setdefault(key, PreparedGraph()).add((s, p, o))
+    union = PreparedGraph()
+    for graph in graphs.values():
+        union += graph
+    if not union:
         raise InputError("the file holds no triples: nothing to validate", Location(name))
-    subjects = len(set(data.subjects()))
+    subjects = len(set(union.subjects()))
     if subjects > MAX_RDF_SUBJECTS:
         raise TooLarge(f"the file describes {subjects:,} resources; a validation checks at most "
                        f"{MAX_RDF_SUBJECTS:,} (SHACL costs milliseconds per resource): split it", Location(name))
     build = context.build
-    own = set(data.subjects()) - set(context.types.subjects())
-    data += context.types
-    found = shacl_findings(data, context.shapes, build.ontology)
-    findings = [f for f in found if f.focus is None or URIRef(f.focus) in own]
-    findings += quote_findings(data, (lambda _a: text) if text is not None else context.text_of, name)
-    findings += unknown_iri_findings(data, catalogue_for(build.register, build.mappings), name)
-    findings += duplicate_findings(collect_events(data, {}, name), context.known)
-    return Report([_with_file(f, name) for f in dict.fromkeys(findings)])
+    meta, types = Graph(), Graph()
+    meta += build.dataset.graph(META_GRAPH)
+    meta += graphs.get(str(META_GRAPH), Graph())
+    types += context.types
+    types += entity_types_of(graphs.get(str(ENTITY_GRAPH), Graph()))
+    findings: list[Finding] = []
+    if str(ENTITY_GRAPH) in graphs:  # a register: validated on its own, as the build does
+        findings += shacl_findings(graphs[str(ENTITY_GRAPH)], context.shapes, build.ontology)
+    own_meta = set(graphs.get(str(META_GRAPH), Graph()).subjects())
+    for graph_name, graph in graphs.items():
+        if graph_name in _CONTEXT_GRAPHS:
+            continue
+        own = (set(graph.subjects()) | own_meta) - set(types.subjects())
+        data = PreparedGraph()
+        for part in (graph, meta, types):
+            data += part
+        found = shacl_findings(data, context.shapes, build.ontology)
+        findings += [f for f in found if f.focus is None or URIRef(f.focus) in own]
+    findings += quote_findings(union, (lambda _a: text) if text is not None else context.text_of, name)
+    findings += unknown_iri_findings(union, catalogue_for(build.register, build.mappings), name)
+    findings += duplicate_findings(collect_events(union, {}, name), context.known)
+    given = sorted(g.rsplit("/", 1)[-1] for g in graphs if g in _CONTEXT_GRAPHS)
+    used = (f"the served dataset's graph:meta ({len(set(build.dataset.graph(META_GRAPH).subjects(RDF.type)))} "
+            f"articles), the register's types from graph:entities ({len(set(context.types.subjects()))} "
+            f"entities) and graph:ontology" + (f", plus the input's own {', '.join(given)}" if given else "")
+            + f"; {len(graphs) - len(given)} graph(s) of the input validated one by one")
+    return Report([_with_file(f, name) for f in dict.fromkeys(findings)], context=used)
+
+
+_CONTEXT_GRAPHS = {str(g) for g in (META_GRAPH, ENTITY_GRAPH, ONTOLOGY_GRAPH, CORRECTION_GRAPH)}
 
 
 def schema_finding(error: MappingError) -> Finding:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -281,3 +282,105 @@ def test_the_mapping_reader_raises_only_located_errors(source: str) -> None:
         assert all(e.location.file == str(T01) for e in exc.errors)
     except (InputError, MappingError) as exc:
         assert exc.location.file == str(T01)
+
+
+# --- bounds (issue 16, item 3) ---------------------------------------------------------------------------
+
+def test_the_closest_passage_is_found_in_a_megabyte_and_only_the_first_quotes_are_searched() -> None:
+    from kg_service.quotes import MAX_SEARCHES, closest_passage, not_found_hint
+
+    filler = "".join(f"Paragraph {n} says the ministers met again and talked about trade. " for n in range(15000))
+    text = filler + "Park Jin and Yoshimasa Hayashi held talks in Munich on February 18. " + filler
+    assert len(text) > 1_000_000
+    assert closest_passage(text, "Park Jin and Yoshimasa Hayashi held talk in Munich") == \
+        "Park Jin and Yoshimasa Hayashi held talks in Munic"
+    assert not_found_hint(text, "Nothing like this occurs anywhere: zqxj") == "no passage of the text resembles it"
+    assert "not searched" in not_found_hint(text, "Park Jin held talks", MAX_SEARCHES)
+
+
+def test_a_mapping_with_many_missing_quotes_reports_each_but_searches_the_first_fifty(
+        validation_context: Context) -> None:
+    from kg_service.quotes import MAX_SEARCHES
+
+    quotes = "".join(f"      - quote: an invented sentence number {n} of the article\n" for n in range(60))
+    source = T01.read_text(encoding="utf-8").replace("        supports: [products]\n",
+                                                     "        supports: [products]\n" + quotes, 1)
+    report, _ = validate_mapping(validation_context, source, T01, T01.with_suffix(".txt").read_text("utf-8"))
+    missing = [f for f in report.findings if "quote not found" in f.message]
+    assert len(missing) == 60
+    assert sum("not searched" in f.message for f in missing) == 60 - MAX_SEARCHES
+
+
+def test_a_report_lists_at_most_max_shown_findings_violations_first_and_counts_the_rest() -> None:
+    from kg_service.report import MAX_SHOWN, Finding, Report
+
+    findings = [Finding("Info", f"info {i}", line=i) for i in range(MAX_SHOWN)]
+    findings += [Finding("Violation", f"violation {i}", line=i) for i in range(500)]
+    report = Report(findings)
+    body = report.as_dict()
+    assert len(body["results"]) == MAX_SHOWN and body["omitted"] == 500
+    assert sum(r["severity"] == "Violation" for r in body["results"]) == 500
+    assert body["counts"] == {"Violation": 500, "Warning": 0, "Info": MAX_SHOWN}
+    assert "and 500 more findings not shown" in report.as_text()
+
+
+def test_rdf_describing_too_many_resources_is_a_json_413(client) -> None:  # noqa: ANN001
+    from kg_service.validate import MAX_RDF_SUBJECTS
+
+    body = "".join(f"<https://w3id.org/kg-service/id/event/m{i}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+                   "<https://w3id.org/kg-service/ontology#Meeting> .\n" for i in range(MAX_RDF_SUBJECTS + 1))
+    response = client.post("/validate", data=body.encode(), content_type="application/n-triples")
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "too-large" and "split it" in response.get_json()["message"]
+
+
+def test_a_mapping_with_too_many_events_is_refused_at_its_section(validation_context: Context) -> None:
+    from kg_service.mapping import MAX_ENTRIES
+
+    events = "".join(f"  - id: e{i}\n    class: Visit\n    label: x\n    status: held\n    evidence: [x]\n"
+                     for i in range(MAX_ENTRIES + 1))
+    source = T01.read_text(encoding="utf-8").split("events:\n")[0] + "events:\n" + events
+    report, mapping = validate_mapping(validation_context, source, T01, "x")
+    assert mapping is None
+    assert any(f"at most {MAX_ENTRIES}" in f.message for f in report.findings), report.as_text()
+
+
+@pytest.fixture()
+def one_slot(settings: Settings, kg, pool, seeds_copy: Path):  # noqa: ANN001, ANN201
+    own = replace(settings, seeds_dir=seeds_copy, write_token=TOKEN, max_validations=1)
+    application = create_app(own, KnowledgeGraph.from_dataset(build_dataset(own).dataset), pool=pool)
+    return application
+
+
+def test_a_validation_beyond_the_slots_is_503_with_retry_after_and_an_add_still_runs(one_slot) -> None:  # noqa: ANN001
+    client = one_slot.test_client()
+    validation = one_slot.extensions["kg_validation"]
+    text = T01.with_suffix(".txt").read_bytes()
+    form = {"mapping": (io.BytesIO(T01.read_bytes()), T01.name), "text": (io.BytesIO(text), "t.txt")}
+    assert validation.slots.acquire(blocking=False)  # the one slot is taken, as by a running validation
+    try:
+        response = client.post("/validate", data=form, content_type="multipart/form-data")
+        assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+        assert response.get_json()["error"] == "busy"
+        added = client.post("/articles", headers={"Authorization": f"Bearer {TOKEN}"},
+                            content_type="multipart/form-data",
+                            data={"mapping": (io.BytesIO(T01.read_bytes()), T01.name),
+                                  "text": (io.BytesIO(text), "t01_export_controls_2019.txt")})
+        assert added.status_code == 201, added.get_data(as_text=True)  # adds take no validation slot
+    finally:
+        validation.slots.release()
+
+
+def test_a_validation_does_not_take_the_lock_adds_hold(one_slot) -> None:  # noqa: ANN001
+    client = one_slot.test_client()
+    validation = one_slot.extensions["kg_validation"]
+    form = {"mapping": (io.BytesIO(T01.read_bytes()), T01.name),
+            "text": (io.BytesIO(T01.with_suffix(".txt").read_bytes()), "t.txt")}
+    answers: list = []
+    with validation.lock:  # an add in progress: the validation must not wait for it
+        worker = threading.Thread(target=lambda: answers.append(
+            client.post("/validate", data=form, content_type="multipart/form-data")))
+        worker.start()
+        worker.join(timeout=120)
+        assert answers, "the validation waited for the add lock"
+    assert answers[0].status_code == 200 and answers[0].get_json()["conforms"] is True
