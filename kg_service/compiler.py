@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV, SKOS
+from rdflib.namespace import DCTERMS, OWL, PROV, SKOS
 
 from .dates import date_literal
 from .mapping import (
@@ -207,6 +207,9 @@ class _Compiler:
         cls = entry.values["class"]
         self.out.graph.add((iri, RDF.type, EVENT_CLASSES[cls]))
         self.fields(iri, entry, f"events.{entry.values['id']}")
+        for other in entry.values.get("distinct_from", ()):  # the author's word that a lookalike is another event
+            self.out.graph.add((iri, OWL.differentFrom, event_iri(other.id)))
+            self.out.graph.add((iri, SKOS.editorialNote, Literal(f"Not {other.id}: {other.reason}", lang="en")))
 
     def statement(self, entry: Entry) -> None:
         iri = self.local[entry.values["id"]]

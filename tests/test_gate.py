@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from conftest import ARTICLES_DIR
 from rdflib import Literal
-from rdflib.namespace import SKOS
+from rdflib.namespace import OWL, SKOS
 
-from kg_service.build import build_dataset
+from kg_service.build import build_dataset, catalogue_for
 from kg_service.checks import known_events
+from kg_service.compiler import compile_article
 from kg_service.settings import Settings
 from kg_service.store import KnowledgeGraph
 from kg_service.validate import Context, validate_mapping
@@ -108,9 +109,15 @@ def test_distinct_from_with_a_reason_lets_a_lookalike_event_in(validation_contex
     declared = source.replace("    imposed_by: japan\n", "    imposed_by: japan\n    distinct_from:\n"
                               "      - id: 2019-07-japan-export-controls\n"
                               "        reason: a second measure announced the same month\n", 1)
-    report = validate(validation_context, declared, where, text)
+    report, mapping = validate_mapping(validation_context, declared, where, text)
     assert not any(f.source == "duplicate" for f in report.findings), report.as_text()
     assert report.conforms, report.as_text()
+    assert mapping is not None and [d.reason for d in mapping.events[0].values["distinct_from"]] == [
+        "a second measure announced the same month"]
+    build = validation_context.build
+    compiled = compile_article(mapping, text, catalogue_for(build.register, [*build.mappings, mapping]))
+    assert (mint("event", "second-export-curbs"), OWL.differentFrom,
+            mint("event", "2019-07-japan-export-controls")) in compiled.graph
     no_reason = declared.replace("        reason: a second measure announced the same month\n", "")
     assert any("distinct_from[0]" in f.message for f in validate(validation_context, no_reason, where, text).findings)
     unknown = declared.replace("      - id: 2019-07-japan-export-controls\n", "      - id: 2019-07-nothing\n")
