@@ -384,3 +384,24 @@ def test_a_validation_does_not_take_the_lock_adds_hold(one_slot) -> None:  # noq
         worker.join(timeout=120)
         assert answers, "the validation waited for the add lock"
     assert answers[0].status_code == 200 and answers[0].get_json()["conforms"] is True
+
+
+def test_the_servers_own_413_is_the_json_error_body(served) -> None:  # noqa: ANN001
+    """A body over the limit is refused by waitress itself, before the app: in JSON, with nosniff."""
+    import socket
+
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(f"POST /validate HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/turtle\r\n"
+                     "Content-Length: 50000000\r\n\r\n".encode())
+        answer = b""
+        while b"}" not in answer:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert b"Content-Type: application/json" in head and b"X-Content-Type-Options: nosniff" in head
+    error = json.loads(body)
+    assert error["error"] == "too-large" and error["status"] == 413 and error["message"]
