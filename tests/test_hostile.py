@@ -193,7 +193,7 @@ DEEP_QUERIES = {
     "negations": "SELECT * { BIND(" + "!" * 90000 + "true AS ?x) }",
     # Shapes a bracket and operator count does not see (issue 16): a segfault, or minutes in the optimiser.
     "object-list": "SELECT * { ?s <urn:p> " + ", ".join(["?o"] * 12000) + " }",
-    "predicate-list": "SELECT * { ?s " + " ; ".join(["<urn:p> ?o"] * 8000) + " }",
+    "predicate-list": "SELECT * { ?s " + " ; ".join(["<urn:p> ?o"] * 6000) + " }",
     "bind-chain": "SELECT * { BIND(1 AS ?v0) " + " ".join(f"BIND(?v{i} AS ?v{i + 1})" for i in range(3000)) + " }",
     "collection": "SELECT * { ?s <urn:p> (" + " ".join(["?o"] * 1000) + ") }",
     "projection": "SELECT " + " ".join(f"(1 AS ?v{i})" for i in range(5000)) + " {}",
