@@ -37,6 +37,8 @@ class Settings:
     max_validations: int = _setting(2, "validations POST /validate runs at once; more get 503 with Retry-After "
                                        "(adds are not counted: they wait only for each other)")
     max_query_chars: int = _setting(100_000, "longest SPARQL query text /sparql accepts, in characters")
+    public_url: str = _setting("", "the service's public base URL (https://kg.example.org), used in every generated "
+                                   "link; empty: the address the server listens on. The Host header is never used")
     allow_updates: bool = _setting(False, "accept SPARQL Update on /sparql (only for a --data dataset without the "
                                           "union default graph; with a write token set, updates need it too)")
 
