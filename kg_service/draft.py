@@ -45,7 +45,8 @@ def draft_mapping(text: str, index: Index, spellings: Spellings | None = None, *
     """The drafted mapping of `text` (the article as read, UTF-8 decoded) against the known graph."""
     spellings = spellings or Spellings(index)
     header = read_header(text)
-    mentions = spellings.find(text)
+    mentions = spellings.find(text) + _header_mentions(header, spellings, index)
+    mentions.sort(key=lambda m: m.start)
     paragraphs = lines(text)
     if header.title is not None and header.title.text == paragraphs[0].text:
         paragraphs = paragraphs[1:]  # a headline is not a sentence of the story
@@ -79,6 +80,26 @@ def _after_dateline(sentence, header: Header):  # noqa: ANN001, ANN202 - draft_t
         start = sentence.end - len(stripped)
         return Span(start, sentence.end, stripped)
     return sentence
+
+
+def _header_mentions(header: Header, spellings: Spellings, index: Index) -> list[Mention]:
+    """The dateline's place ("TOKYO") and agency ("(Yonhap)"): named, but not as the register spells them."""
+    found: list[Mention] = []
+    line = header.dateline
+    if line is None:
+        return found
+    place = header.dateline_place
+    key = spellings.any_case.get(place.lower()) if place else None
+    if place and key and place not in spellings.keys:
+        found.append(Mention(key, line.start, line.start + len(place), place, index.entities[key].name, 100.0,
+                             f"the dateline's place {place!r}"))
+    agency = header.agency
+    publisher = _publisher(header, [], index)
+    if agency and publisher and agency not in spellings.keys:
+        start = line.start + line.text.index("(" + agency) + 1
+        found.append(Mention(publisher[0], start, start + len(agency), agency, index.entities[publisher[0]].name,
+                             100.0, f"the dateline credits {agency!r}: add it to the register's aliases"))
+    return found
 
 
 def _note(node: CommentedMap, key: str, why: str) -> None:
@@ -131,7 +152,9 @@ def _mentions(mentions: list[Mention]) -> CommentedMap:
         if m.spelling not in spellings:
             spellings.append(m.spelling)
             spellings.fa.set_flow_style()
-            if m.near is not None:
+            if m.why is not None:
+                why.setdefault(m.key, []).append(m.why)
+            elif m.near is not None:
                 why.setdefault(m.key, []).append(f"{m.spelling!r} resembles {m.near!r} ({m.score:.0f}/100)")
     for key in found:
         _note(found, key, "; ".join(why[key]) + ": confirm, or remove" if key in why

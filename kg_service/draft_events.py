@@ -23,6 +23,7 @@ CUES = {  # class -> words that announce it in a wire story
                r"telephone|phone talks|by phone|sat down|bilateral talks|dialogue|consultations",
     "Ruling": r"court ruled|ruled|ruling|verdict|ordered|judgment|upheld|sentenced|court",
     "TradeMeasure": r"export controls?|export restrictions?|restrictions on exports|white ?list|"
+                    r"restrict(?:s|ed|ing)? exports|tighten(?:s|ed|ing)? (?:export|controls|restrictions)|"
                     r"preferred trading partners|tariffs?|trade measures?|export curbs|curbs on exports",
     "Agreement": r"agreed|agreement|signed|accord|deal|pact",
 }
@@ -77,7 +78,7 @@ class Candidate:
 
     def probe(self, index: Index) -> Probe:
         places = self.places(index)
-        return Probe(self.cls, self.date.date if self.date else None, set(self.keys(index, ("person",))),
+        return Probe(self.cls, self.date.date if self.date else None, self.status, set(self.keys(index, ("person",))),
                      set(self.parties(index)), places[0] if places else None)
 
     def level(self) -> str | None:
@@ -100,13 +101,14 @@ def candidate_events(sentences: list[Span], mentions: list[Mention], index: Inde
     """Candidates in order of first appearance, merged per class and date, each with its best match."""
     found: list[Candidate] = []
     for sentence in sentences:
-        dates = date_phrases(sentence.text, base)
+        planned = _PLANNED.search(sentence.text)
+        future = planned is not None
+        dates = date_phrases(sentence.text, base, future_after=planned.start() if planned else None)
         for cls, cue in _CUES.items():
             hit = cue.search(sentence.text)
             if hit is None:
                 continue
-            status = "planned" if _PLANNED.search(sentence.text) else "held"
-            new = Candidate(cls, [sentence], dates[0] if dates else None, status,
+            new = Candidate(cls, [sentence], _nearest(dates, hit), "planned" if future else "held",
                             in_span(mentions, sentence.start, sentence.end), hit.group())
             _merge_or_add(found, new)
             if len(found) >= MAX_EVENTS:
@@ -122,6 +124,16 @@ def candidate_events(sentences: list[Span], mentions: list[Mention], index: Inde
         else:
             _absorb(same, candidate)
     return merged
+
+
+NEAR_CUE = 80  # characters: a date phrase further from the cue words dates something else in the sentence
+
+
+def _nearest(dates: list[DatePhrase], cue: re.Match[str]) -> DatePhrase | None:
+    """The date phrase closest to the cue words, if it is near enough to be theirs."""
+    gaps = [(max(d.at - cue.end(), cue.start() - (d.at + len(d.phrase)), 0), d) for d in dates]
+    best = min(gaps, key=lambda g: g[0], default=None)
+    return best[1] if best and best[0] <= NEAR_CUE else None
 
 
 def _merge_or_add(found: list[Candidate], new: Candidate) -> None:

@@ -40,6 +40,7 @@ class Mention:
     spelling: str
     near: str | None = None
     score: float = 100.0
+    why: str | None = None  # for the check comment, when it is not "resembles `near`"
 
 
 class Spellings:
@@ -59,6 +60,7 @@ class Spellings:
         self.exact = re.compile(r"(?<!\w)(?:" + "|".join(exact) + r")(?!\w)") if exact else None
         self.loose = re.compile(r"(?<!\w)(?:" + "|".join(loose) + r")(?!\w)", re.IGNORECASE) if loose else None
         self.lower = {s.lower(): k for s, k in self.keys.items() if len(s) >= 6}
+        self.any_case = {s.lower(): k for s, k in self.keys.items()}
         self.fuzzy = {normalise(s): s for s, k in self.keys.items()
                       if index.entities[k].kind in ("person", "place", "org", "gathering") and len(s) >= 6}
         self.squashed = {n.replace(" ", ""): s for n, s in self.fuzzy.items()}
@@ -83,32 +85,36 @@ class Spellings:
     def _near_misses(self, text: str, taken: bytearray) -> list[Mention]:
         seen: dict[str, tuple[str, float] | None] = {}
         found: list[Mention] = []
+        near = bytearray(len(text))  # what near misses cover
         for run in _CANDIDATE.finditer(text):
             words = list(re.finditer(r"\S+", run.group()))
-            # Longest first: "Hayashi Yoshimasa" before "Hayashi" alone.
-            for size in range(min(3, len(words)), 0, -1):
+            # Longest first: "Hayashi Yoshimasa" before "Hayashi" alone. Runs of three words or more
+            # may contain a known name: "South Korea's Supreme Court" is a court, not only a state.
+            for size in range(min(4, len(words)), 0, -1):
                 for i in range(len(words) - size + 1):
                     start, end = run.start() + words[i].start(), run.start() + words[i + size - 1].end()
-                    self._try(text, start, end, False, taken, seen, found)
+                    self._try(text, start, end, False, near if size >= 3 else taken, (taken, near), seen, found)
             if len(seen) > 20000:  # a pathological text: enough candidates for any article
                 return found
         for match in _FOREIGN.finditer(text):
-            self._try(text, match.start(), match.end(), True, taken, seen, found)
+            self._try(text, match.start(), match.end(), True, taken, (taken, near), seen, found)
         return found
 
-    def _try(self, text: str, start: int, end: int, squash: bool, taken: bytearray,
-             seen: dict[str, tuple[str, float] | None], found: list[Mention]) -> None:
+    def _try(self, text: str, start: int, end: int, squash: bool, blocked: bytearray,
+             marks: tuple[bytearray, ...], seen: dict[str, tuple[str, float] | None], found: list[Mention]) -> None:
         candidate = text[start:end].rstrip(".,;:'’")
         end = start + len(candidate)
         words = candidate.split()
-        if any(taken[start:end]) or candidate.isupper() or all(w in _COMMON for w in words) or words[-1] in _ROLES:
+        if (not words or any(blocked[start:end]) or any(taken_by_near(marks, start, end)) or candidate.isupper()
+                or all(w in _COMMON for w in words) or words[-1] in _ROLES):
             return
         if candidate not in seen:
             seen[candidate] = self._closest(candidate, squash)
         best = seen[candidate]
         if best is not None:
             found.append(Mention(self.keys[best[0]], start, end, candidate, best[0], best[1]))
-            taken[start:end] = b"\x01" * (end - start)
+            for mark in marks:
+                mark[start:end] = b"\x01" * (end - start)
 
     def _closest(self, candidate: str, squash: bool) -> tuple[str, float] | None:
         """The known spelling `candidate` most resembles, when it is close enough and not identical."""
@@ -125,6 +131,11 @@ class Spellings:
         if best is None or choices[best[0]] == candidate:
             return None
         return choices[best[0]], float(best[1])
+
+
+def taken_by_near(marks: tuple[bytearray, ...], start: int, end: int) -> bytes:
+    """The part of [start, end) a near miss already covers (the last of `marks`)."""
+    return bytes(marks[-1][start:end])
 
 
 def in_span(mentions: list[Mention], start: int, end: int) -> list[Mention]:

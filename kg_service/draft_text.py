@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from .dates import resolve_phrase
 
 _MONTH = (r"(?:Jan(?:uary|\.)?|Feb(?:ruary|\.)?|Mar(?:ch|\.)?|Apr(?:il|\.)?|May|June?|July?|Aug(?:ust|\.)?|"
           r"Sept?(?:ember|\.)?|Oct(?:ober|\.)?|Nov(?:ember|\.)?|Dec(?:ember|\.)?)")
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _FULL_DATES = [  # dates with a year, as a header or dateline gives them
     rf"\b{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?, \d{{4}}\b", rf"\b\d{{1,2}} {_MONTH} \d{{4}}\b",
@@ -58,6 +59,7 @@ class DatePhrase:
     phrase: str  # verbatim
     date: str  # YYYY-MM-DD, YYYY-MM or YYYY
     how: str  # why this date, for the check comment
+    at: int = 0  # where the phrase starts in its sentence
 
 
 @dataclass(frozen=True)
@@ -160,13 +162,17 @@ def read_header(text: str, *, head_lines: int = 6) -> Header:
     return Header(title, dateline, place, agency, published, base)
 
 
-def date_phrases(sentence: str, base: dt.date | None) -> list[DatePhrase]:
-    """Every date phrase of a sentence that can be resolved, in order of appearance.
+def date_phrases(sentence: str, base: dt.date | None, *, future_after: int | None = None) -> list[DatePhrase]:
+    """Every date phrase of a sentence that can be resolved, in order of appearance. After the words
+    that announce what is to come ("will", at `future_after`), a bare weekday is the next one
+    ("it will ... from Thursday"); before them it is the last ("said Monday it will").
 
     >>> [(d.phrase, d.date) for d in date_phrases("They met on Tuesday in Seoul.", dt.date(2019, 8, 2))]
     [('on Tuesday', '2019-07-30')]
     >>> [d.date for d in date_phrases("In 2015, the two sides agreed.", None)]
     ['2015']
+    >>> [d.date for d in date_phrases("It will act from Thursday.", dt.date(2019, 7, 1), future_after=3)]
+    ['2019-07-04']
     """
     found: list[tuple[int, DatePhrase]] = []
     taken: list[tuple[int, int]] = []
@@ -174,14 +180,15 @@ def date_phrases(sentence: str, base: dt.date | None) -> list[DatePhrase]:
         for match in pattern.finditer(sentence):
             if any(s < match.end() and match.start() < e for s, e in taken):
                 continue
-            resolved = _resolve(kind, match.group(), base)
+            future = future_after is not None and match.start() > future_after
+            resolved = _resolve(kind, match.group(), base, future)
             if resolved:
                 taken.append((match.start(), match.end()))
-                found.append((match.start(), resolved))
+                found.append((match.start(), replace(resolved, at=match.start())))
     return [phrase for _, phrase in sorted(found, key=lambda f: f[0])]
 
 
-def _resolve(kind: str, phrase: str, base: dt.date | None) -> DatePhrase | None:
+def _resolve(kind: str, phrase: str, base: dt.date | None, future: bool = False) -> DatePhrase | None:
     if kind == "year":
         return DatePhrase(phrase, re.findall(r"\d{4}", phrase)[0], "the year the phrase names")
     if kind == "month":
@@ -199,6 +206,11 @@ def _resolve(kind: str, phrase: str, base: dt.date | None) -> DatePhrase | None:
     if lowered in ("today", "yesterday"):
         day = base - dt.timedelta(days=lowered == "yesterday")
         return DatePhrase(phrase, day.isoformat(), f"{lowered} of {base}")
+    weekday = re.search(_WEEKDAY, phrase, re.IGNORECASE)
+    if future and weekday and not re.search(r"\blast\b", lowered):
+        ahead = (_WEEKDAYS.index(weekday.group().lower()) - base.weekday()) % 7 or 7
+        day = base + dt.timedelta(days=ahead)
+        return DatePhrase(phrase, day.isoformat(), f"the next {weekday.group()} after {base} (it looks ahead)")
     span = resolve_phrase(phrase, base)
     if span is None or span.earliest != span.latest:
         return None  # a range ("last week") is left to the author: earliest_date/latest_date

@@ -65,6 +65,7 @@ class Event:
     corrected: bool = False
     sides: dict[str, set[str]] = field(default_factory=dict)  # mapping field -> entity keys
     place: str | None = None
+    status: str | None = None  # held, planned, expected, not-held
 
     @property
     def span(self) -> Span | None:
@@ -169,6 +170,9 @@ def _add_property(event: Event, name: str, value: str) -> None:
         event.label = event.label or value
     elif name == "date" and is_date_text(value):
         event.stated_dates.add(value)
+    elif name == "status":
+        event.status = {"Held": "held", "Planned": "planned", "Expected": "expected", "NotHeld": "not-held"}.get(
+            value.rpartition("#")[2])
     elif name == "place":
         event.place = (key_of(value) or ("", None))[1]
     elif name in SIDE_PROPERTIES and (found := key_of(value)):
@@ -270,6 +274,7 @@ class Probe:
 
     cls: str
     date: str | None = None
+    status: str = "held"
     people: set[str] = field(default_factory=set)
     parties: set[str] = field(default_factory=set)
     place: str | None = None
@@ -283,8 +288,8 @@ def match_events(index: Index, probe: Probe, *, limit: int = 3) -> list[tuple[fl
     found = []
     span = Span.of(probe.date) if probe.date else None
     for event in index.events.values():
-        if event.cls != probe.cls:
-            continue
+        if event.cls != probe.cls or "not-held" in (event.status, probe.status) and event.status != probe.status:
+            continue  # a summit that was not held is not the one that was
         score, why, anchored = 1.0, [f"same class {event.cls}"], False
         if span and event.span:
             gap = max((event.span.earliest - span.latest).days, (span.earliest - event.span.latest).days, 0)
