@@ -21,9 +21,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .draft_events import Candidate, Said, candidate_events, statements
 from .draft_names import Mention, Spellings
-from .draft_text import Header, lines, read_header, sentences
+from .draft_text import Header, Span, lines, read_header, sentences
 from .search import Index
 
+MAX_CHARS = 200_000  # characters read: a long article has 30,000; a 2 MB paste is read this far, in a second or two
 CLASS_WORDS = {"Meeting": "talks", "Ruling": "ruling", "TradeMeasure": "trade measure", "Agreement": "agreement"}
 # The fields whose values are guesses: each such line of a draft carries a "# check:" comment (tested).
 GUESSES = ("title", "publisher", "published", "dateline", "date_note", "id", "class", "status", "date",
@@ -44,10 +45,11 @@ def draft_mapping(text: str, index: Index, spellings: Spellings | None = None, *
                   text_name: str = "article.txt") -> Draft:
     """The drafted mapping of `text` (the article as read, UTF-8 decoded) against the known graph."""
     spellings = spellings or Spellings(index)
-    header = read_header(text)
-    mentions = spellings.find(text) + _header_mentions(header, spellings, index)
+    read = text[:MAX_CHARS]  # the checksum covers the whole text; the reading stops here
+    header = read_header(read)
+    mentions = spellings.find(read) + _header_mentions(header, spellings, index)
     mentions.sort(key=lambda m: m.start)
-    paragraphs = lines(text)
+    paragraphs = lines(read) or [Span(0, 0, "")]
     if header.title is not None and header.title.text == paragraphs[0].text:
         paragraphs = paragraphs[1:]  # a headline is not a sentence of the story
     body = [s for line in paragraphs for s in sentences(line)]
@@ -63,15 +65,15 @@ def draft_mapping(text: str, index: Index, spellings: Spellings | None = None, *
     out = io.StringIO()
     out.write(f"# Drafted by kg-service draft from {text_name}: a proposal to correct, never added by itself.\n"
               "# Every line marked '# check:' is a guess; `kg-service validate` lists what is left to fix.\n")
+    if len(text) > MAX_CHARS:
+        out.write(f"# The text has {len(text)} characters: only the first {MAX_CHARS} were read.\n")
     yaml = YAML(typ="rt", pure=True)
     yaml.width = 4096  # quotes stay on one line, as in the text
     yaml.dump(doc, out)
     return Draft(out.getvalue(), events, said, mentions, header)
 
 
-def _after_dateline(sentence, header: Header):  # noqa: ANN001, ANN202 - draft_text.Span in and out
-    from .draft_text import Span
-
+def _after_dateline(sentence: Span, header: Header) -> Span:
     dateline = header.dateline
     assert dateline is not None
     if sentence.start <= dateline.start < sentence.end:

@@ -35,6 +35,7 @@ _LEVELS = [("summit", r"summit|president|prime minister|leaders"),
            ("ministerial", r"foreign ministers?|trade ministers?|ministerial"),
            ("vice-ministerial", r"vice[- ]ministers?"), ("director-general", r"directors?[- ]general")]
 MAX_EVENTS, MAX_STATEMENTS, MAX_QUOTES = 30, 30, 3  # a draft longer than this is no help to read
+MAX_SENTENCES = 3000  # sentences read for events: a long article has a few hundred; a 2 MB paste stops here
 
 
 @dataclass
@@ -100,7 +101,7 @@ def candidate_events(sentences: list[Span], mentions: list[Mention], index: Inde
                      base: dt.date | None) -> list[Candidate]:
     """Candidates in order of first appearance, merged per class and date, each with its best match."""
     found: list[Candidate] = []
-    for sentence in sentences:
+    for sentence in sentences[:MAX_SENTENCES]:
         planned = _PLANNED.search(sentence.text)
         future = planned is not None
         dates = date_phrases(sentence.text, base, future_after=planned.start() if planned else None)

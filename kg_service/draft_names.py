@@ -10,6 +10,7 @@ form anyascii gives: each is a candidate the author must confirm, never a certai
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -139,5 +140,8 @@ def taken_by_near(marks: tuple[bytearray, ...], start: int, end: int) -> bytes:
 
 
 def in_span(mentions: list[Mention], start: int, end: int) -> list[Mention]:
-    """The mentions inside [start, end) of the text."""
-    return [m for m in mentions if start <= m.start and m.end <= end]
+    """The mentions inside [start, end) of the text; `mentions` is sorted by start (bisected, so a
+    long text costs a logarithm per sentence, not its whole list of mentions)."""
+    first = bisect_left(mentions, start, key=lambda m: m.start)
+    last = bisect_left(mentions, end, lo=first, key=lambda m: m.start)
+    return [m for m in mentions[first:last] if m.end <= end]
