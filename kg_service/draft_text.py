@@ -37,7 +37,8 @@ _PHRASES = [
 ]
 _PHRASE_RE = [(kind, re.compile(p, re.IGNORECASE if kind in ("relative", "year") else 0)) for kind, p in _PHRASES]
 _DATELINE = re.compile(
-    rf"^(?P<place>[A-Z][A-Za-z.' ]{{1,30}}?)(?:, (?P<date>{_MONTH} \d{{1,2}}(?:, \d{{4}})?))?"
+    rf"^(?P<place>[A-Z][A-Za-z.' ]{{1,30}}?)(?:, [A-Z][a-z]+(?: [A-Z][a-z]+)?(?=, {_MONTH} ))?"  # ", China"
+    rf"(?:, (?P<date>{_MONTH} \d{{1,2}}(?:, \d{{4}})?))?"
     rf"(?: \((?P<agency>[^()\n]{{2,40}})\))?(?= ?(?:--|—|–|-) )")
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "no", "gen", "lt", "jr", "sr", "inc", "co", "corp", "vs", "u.s",
                   "u.n", "s", "jan", "feb", "mar", "apr", "aug", "sep", "sept", "oct", "nov", "dec", "rep", "sen",

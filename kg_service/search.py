@@ -66,6 +66,7 @@ class Event:
     sides: dict[str, set[str]] = field(default_factory=dict)  # mapping field -> entity keys
     place: str | None = None
     status: str | None = None  # held, planned, expected, not-held
+    other_dates: set[str] = field(default_factory=set)  # a trade measure's announced and effective dates
 
     @property
     def span(self) -> Span | None:
@@ -170,6 +171,8 @@ def _add_property(event: Event, name: str, value: str) -> None:
         event.label = event.label or value
     elif name == "date" and is_date_text(value):
         event.stated_dates.add(value)
+    elif name in ("announcedDate", "effectiveDate") and is_date_text(value):
+        event.other_dates.add(value)
     elif name == "status":
         event.status = {"Held": "held", "Planned": "planned", "Expected": "expected", "NotHeld": "not-held"}.get(
             value.rpartition("#")[2])
@@ -268,6 +271,15 @@ def _event_hit(index: Index, event: Event, query: str, cls: str | None, low: Spa
     return Hit("event", event.key, event.label, score, event.cls, event.date, why)
 
 
+def _gap(one: Span, other: Span) -> int:
+    """Days between two spans; 0 when they overlap.
+
+    >>> _gap(Span.of("2019-07-01"), Span.of("2019-07-04")), _gap(Span.of("2019"), Span.of("2019-07"))
+    (3, 0)
+    """
+    return max((other.earliest - one.latest).days, (one.earliest - other.latest).days, 0)
+
+
 @dataclass
 class Probe:
     """What a new article says about one event: what `match_events` compares with known events."""
@@ -291,14 +303,15 @@ def match_events(index: Index, probe: Probe, *, limit: int = 3) -> list[tuple[fl
         if event.cls != probe.cls or "not-held" in (event.status, probe.status) and event.status != probe.status:
             continue  # a summit that was not held is not the one that was
         score, why, anchored = 1.0, [f"same class {event.cls}"], False
-        if span and event.span:
-            gap = max((event.span.earliest - span.latest).days, (span.earliest - event.span.latest).days, 0)
+        if span and event.date:
+            # A measure announced on one day and in force on another is one event: any of its dates will do.
+            gap, date = min((_gap(span, Span.of(d)), d) for d in {event.date, *event.other_dates})
             if gap > 1:
                 continue
-            exact = event.date == probe.date
+            exact = date == probe.date
             score += 3.0 if exact else 2.0 if gap == 0 else 1.0
-            why.append(f"date {event.date}" + ("" if exact else f" ~ {probe.date}") +
-                       (" (corrected)" if event.corrected else ""))
+            why.append(f"date {date}" + ("" if exact else f" ~ {probe.date}") +
+                       (" (corrected)" if event.corrected and date == event.date else ""))
             anchored = True
         people = probe.people & event.sides.get("participants", set())
         if people:

@@ -136,3 +136,28 @@ def test_search_never_fails_on_any_text(client: FlaskClient, text: str, cls: str
     response = client.get("/search", query_string={"q": text, "class": cls, "format": "json"})
     assert response.status_code == 200
     assert isinstance(response.get_json()["results"], list)
+
+
+def test_a_trade_measure_matches_on_its_announced_or_effective_date() -> None:
+    from kg_service.search import Event
+
+    measure = Event("controls", "TradeMeasure", "Export controls", date="2019-07-04", other_dates={"2019-07-01"},
+                    sides={"imposed_by": {"japan"}, "targets": {"south-korea"}})
+    index = Index({"controls": measure}, {})
+    found = match_events(index, Probe("TradeMeasure", "2019-07-01", "held", set(), {"japan", "south-korea"}))
+    assert [m[1].key for m in found] == ["controls"] and "date 2019-07-01" in found[0][2]
+    assert match_events(index, Probe("TradeMeasure", "2019-07-10", "held", set(), {"japan"})) == []
+
+
+def test_live_server_search_and_draft_over_real_http(live_server) -> None:  # noqa: ANN001 - conftest.LiveServer
+    import urllib.parse
+    import urllib.request
+    from pathlib import Path
+
+    with urllib.request.urlopen(live_server.url + "/search?q=Lin+Fangzheng&format=json", timeout=30) as response:
+        assert json.load(response)["results"][0]["id"] == "yoshimasa-hayashi"
+    text = (Path(__file__).parent.parent / "bench" / "heldout" / "09_seoul_court_comfort_women.txt").read_text()
+    request = urllib.request.Request(live_server.url + "/draft", data=urllib.parse.urlencode({"text": text}).encode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.headers["Content-Type"].startswith("text/yaml")
+        assert "id: 2021-01-08-seoul-court-comfort-women-ruling" in response.read().decode()
