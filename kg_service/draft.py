@@ -25,6 +25,7 @@ from .draft_text import Header, Span, lines, read_header, sentences
 from .search import Index
 
 MAX_CHARS = 200_000  # characters read: a long article has 30,000; a 2 MB paste is read this far, in a second or two
+_SIDES = ("japan", "south-korea")  # the two sides of every dispute this graph follows
 CLASS_WORDS = {"Meeting": "talks", "Ruling": "ruling", "TradeMeasure": "trade measure", "Agreement": "agreement"}
 # The fields whose values are guesses: each such line of a draft carries a "# check:" comment (tested).
 GUESSES = ("title", "publisher", "published", "dateline", "date_note", "id", "class", "status", "date",
@@ -112,7 +113,7 @@ def _article(text: str, name: str, header: Header, mentions: list[Mention], inde
     art = CommentedMap()
     art["text"] = name
     art["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    art["title"] = header.title.text if header.title else "(the text has no headline)"
+    art["title"] = _one_line(header.title.text) if header.title else "(the text has no headline)"
     _note(art, "title", "the first line of the text, taken as the headline")
     publisher = _publisher(header, mentions, index)
     if publisher:
@@ -216,7 +217,7 @@ def _class_fields(node: CommentedMap, candidate: Candidate, index: Index, people
             node["mode"] = "telephone"
             _note(node, "mode", "the sentence mentions a phone")
     if candidate.cls == "Ruling":
-        orgs = candidate.keys(index, ("org",))
+        orgs = candidate.keys(index, ("org",), near=True)  # "South Korea's Supreme Court" is a near miss
         courts = [k for k in orgs if "court" in k]
         if courts:
             node["court"] = courts[0]
@@ -228,9 +229,11 @@ def _class_fields(node: CommentedMap, candidate: Candidate, index: Index, people
     if candidate.cls == "TradeMeasure" and parties:
         node["imposed_by"] = parties[0]
         _note(node, "imposed_by", "the first state the sentence names")
-        if parties[1:]:
-            node["targets"] = _flow(parties[1:])
-            _note(node, "targets", "the other states the sentence names")
+        targets = parties[1:] or [s for s in _SIDES if s != parties[0] and parties[0] in _SIDES][:1]
+        if targets:
+            node["targets"] = _flow(targets)
+            _note(node, "targets", "the other states the sentence names" if parties[1:]
+                  else "the sentence names no other state: the other side of the dispute")
         return
     if people and candidate.cls in ("Meeting", "Agreement"):
         node["participants"] = _flow(people)
@@ -261,7 +264,7 @@ def _statements(said: list[Said], events: list[Candidate]) -> CommentedSeq:
         if occasion is not None and item.quote in occasion.quotes:
             node["occasion"] = occasion.key
             _note(node, "occasion", "said in the sentence that reports the meeting")
-        node["content"] = item.quote.text
+        node["content"] = _one_line(item.quote.text)
         _note(node, "content", "the sentence itself: say in your own words what was said")
         node["evidence"] = _flow([item.quote.text])
         out.append(node)
@@ -286,6 +289,15 @@ def _fresh_id(candidate: Candidate, label: str, used: set[str]) -> str:
 def _date(text: str) -> dt.date | str:
     """A full date as a YAML date (written unquoted, as authors write it); a month or year as text."""
     return dt.date.fromisoformat(text) if len(text) == 10 else text
+
+
+def _one_line(text: str) -> str:
+    """Free text (not a quote) on one line: Unicode line breaks such as U+0085 become spaces.
+
+    >>> _one_line("A\x85 B\u2028C")
+    'A B C'
+    """
+    return " ".join(text.split()) or "(empty)"
 
 
 def _flow(items: list[str]) -> CommentedSeq:

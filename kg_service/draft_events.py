@@ -51,10 +51,11 @@ class Candidate:
     match: tuple[float, Event, list[str]] | None = None
     key: str = ""  # the id the draft gives it
 
-    def keys(self, index: Index, kinds: tuple[str, ...]) -> list[str]:
+    def keys(self, index: Index, kinds: tuple[str, ...], *, near: bool = False) -> list[str]:
+        """Entities of `kinds` the sentences name, in order; with `near`, near misses too."""
         seen: dict[str, None] = {}
         for m in self.mentions:
-            if m.near is None and m.key in index.entities and index.entities[m.key].kind in kinds:
+            if (near or m.near is None) and m.key in index.entities and index.entities[m.key].kind in kinds:
                 seen.setdefault(m.key)
         return list(seen)
 

@@ -26,7 +26,10 @@ def search_index() -> tuple[Index, Spellings]:
     kg = service().kg
 
     def compute() -> tuple[Index, Spellings]:
+        from ..draft_text import parse_absolute
+
         index = load_index(kg)
+        parse_absolute("1 January 2000")  # dateparser loads its language data now, not in the first draft
         return index, Spellings(index)
 
     return service().cached(("search-index", kg.version), compute)
