@@ -219,9 +219,7 @@ def draft(article: Path, output: Path | None) -> None:
     if output is None:
         click.echo(result.text, nl=False)
     else:
-        tmp = output.with_name(output.name + ".tmp")
-        tmp.write_text(result.text, encoding="utf-8")
-        tmp.replace(output)
+        _write_text(output, result.text)
     reused = sum(1 for e in result.events if e.match)
     to_check = sum(1 for m in result.mentions if m.near)
     click.echo(f"Drafted {len(result.mentions)} mentions ({to_check} to check), {len(result.events)} candidate "
@@ -257,6 +255,20 @@ def find(text: str, cls: str | None, date_from: str | None, date_to: str | None,
         click.echo(f"{hit.key:<48} {what:<24} {hit.label}{notes}")
     if not hits:
         click.echo("nothing found", err=True)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all; an unwritable place is the user's error, not a traceback."""
+    from .errors import InputError, Location
+
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        if tmp.parent.is_dir():
+            tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write file: {exc.strerror}", Location(str(path))) from None
 
 
 def _read(path: Path) -> bytes:

@@ -167,7 +167,7 @@ def _mentions(mentions: list[Mention]) -> CommentedMap:
 
 def _events(events: list[Candidate], index: Index) -> CommentedSeq:
     out = CommentedSeq()
-    used: set[str] = set()
+    used: set[str] = set(index.events)  # a new event's id must not name a known one by accident
     for candidate in events:
         node = CommentedMap()
         people, parties = candidate.keys(index, ("person",)), candidate.parties(index)

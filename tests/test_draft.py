@@ -121,6 +121,21 @@ def test_cli_draft_of_unreadable_text_exits_2(tmp_path: Path, data: bytes, messa
     assert not (tmp_path / "out.yaml").exists()
 
 
+def test_cli_draft_to_an_unwritable_place_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["draft", str(HELDOUT[0]), "-o", str(tmp_path / "missing" / "out.yaml")])
+    assert result.exit_code == 2
+    assert "cannot write file" in result.output and "Traceback" not in result.output
+
+
+def test_draft_never_gives_a_new_event_the_id_of_a_known_one() -> None:
+    from kg_service.search import Event
+
+    # A known ruling whose id is the one a new meeting of unnamed sides would get.
+    index = Index({"unidentified-talks": Event("unidentified-talks", "Ruling", "A ruling")}, {})
+    doc = parse(draft_mapping("Talks\n\nThe two sides held talks.\n", index).text)
+    assert [e["id"] for e in doc["events"]] == ["unidentified-talks-2"]
+
+
 def test_draft_without_dateline_or_date_says_what_is_missing(index: Index, spellings: Spellings) -> None:
     text = "Ministers meet\n\nPark Jin and Yoshimasa Hayashi met and agreed to keep talking.\n"
     doc = parse(draft_mapping(text, index, spellings).text)
