@@ -89,12 +89,12 @@ class Spellings:
         near = bytearray(len(text))  # what near misses cover
         for run in _CANDIDATE.finditer(text):
             words = list(re.finditer(r"\S+", run.group()))
-            # Longest first: "Hayashi Yoshimasa" before "Hayashi" alone. Runs of three words or more
+            # Longest first: "Hayashi Yoshimasa" before "Hayashi" alone. Runs of two words or more
             # may contain a known name: "South Korea's Supreme Court" is a court, not only a state.
             for size in range(min(4, len(words)), 0, -1):
                 for i in range(len(words) - size + 1):
                     start, end = run.start() + words[i].start(), run.start() + words[i + size - 1].end()
-                    self._try(text, start, end, False, near if size >= 3 else taken, (taken, near), seen, found)
+                    self._try(text, start, end, False, near if size >= 2 else taken, (taken, near), seen, found)
             if len(seen) > 20000:  # a pathological text: enough candidates for any article
                 return found
         for match in _FOREIGN.finditer(text):
@@ -106,7 +106,8 @@ class Spellings:
         candidate = text[start:end].rstrip(".,;:'’")
         end = start + len(candidate)
         words = candidate.split()
-        if (not words or any(blocked[start:end]) or any(taken_by_near(marks, start, end)) or candidate.isupper()
+        inside_known = marks[0].find(b"\x00", start, end) == -1  # wholly within known names: nothing new
+        if (not words or inside_known or any(blocked[start:end]) or any(marks[-1][start:end]) or candidate.isupper()
                 or all(w in _COMMON for w in words) or words[-1] in _ROLES):
             return
         if candidate not in seen:
@@ -132,11 +133,6 @@ class Spellings:
         if best is None or choices[best[0]] == candidate:
             return None
         return choices[best[0]], float(best[1])
-
-
-def taken_by_near(marks: tuple[bytearray, ...], start: int, end: int) -> bytes:
-    """The part of [start, end) a near miss already covers (the last of `marks`)."""
-    return bytes(marks[-1][start:end])
 
 
 def in_span(mentions: list[Mention], start: int, end: int) -> list[Mention]:

@@ -200,3 +200,18 @@ def test_post_draft_refuses_missing_or_binary_text(client: FlaskClient) -> None:
     page = client.post("/draft", data={"format": "html"})
     assert page.status_code == 400 and "Cannot draft" in page.get_data(as_text=True)
     assert client.post("/draft", data={"text": "x", "format": "pdf"}).status_code == 406
+
+
+def test_near_misses_and_transliterations_are_mentions_to_check(index: Index, spellings: Spellings) -> None:
+    text = ("Foreign ministers talk\n\nHayashi Yoshimasa (林芳正) spoke with Chung Eui-young, "
+            "and Takehiro Funakosi joined.\n")
+    draft = draft_mapping(text, index, spellings)
+    doc = parse(draft.text)
+    mentions = doc["mentions"]
+    assert "林芳正" in mentions["yoshimasa-hayashi"] and "Hayashi Yoshimasa" in mentions["yoshimasa-hayashi"]
+    assert mentions["chung-eui-yong"] == ["Chung Eui-young"]
+    assert mentions["takehiro-funakoshi"] == ["Takehiro Funakosi"]
+    for key in ("yoshimasa-hayashi", "chung-eui-yong", "takehiro-funakoshi"):
+        assert "resembles" in mentions.ca.items[key][2].value  # marked for checking, not taken as known
+    # Unconfirmed spellings are not used as participants: the author confirms them first.
+    assert all("participants" not in e for e in doc["events"])
