@@ -222,7 +222,8 @@ def draft(article: Path, output: Path | None) -> None:
         _write_text(output, result.text)
     reused = sum(1 for e in result.events if e.match)
     to_check = sum(1 for m in result.mentions if m.near)
-    click.echo(f"Drafted {len(result.mentions)} mentions ({to_check} to check), {len(result.events)} candidate "
+    named = sum(1 for m in result.mentions if not m.short)
+    click.echo(f"Drafted {named} mentions ({to_check} to check), {len(result.events)} candidate "
                f"events ({reused} known), {len(result.statements)} statements.", err=True)
 
 

@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .draft_events import Candidate, Said, candidate_events, statements
-from .draft_names import Mention, Spellings
+from .draft_names import Mention, Spellings, short_names
 from .draft_text import Header, Span, lines, read_header, sentences
 from .search import Index
 
@@ -49,6 +49,7 @@ def draft_mapping(text: str, index: Index, spellings: Spellings | None = None, *
     read = text[:MAX_CHARS]  # the checksum covers the whole text; the reading stops here
     header = read_header(read)
     mentions = spellings.find(read) + _header_mentions(header, spellings, index)
+    mentions += short_names(read, mentions, index)
     mentions.sort(key=lambda m: m.start)
     paragraphs = lines(read) or [Span(0, 0, "")]
     if header.title is not None and header.title.text == paragraphs[0].text:
@@ -151,6 +152,8 @@ def _mentions(mentions: list[Mention]) -> CommentedMap:
     found = CommentedMap()
     why: dict[str, list[str]] = {}
     for m in mentions:
+        if m.short:
+            continue  # "Yun" for Yun Byung-se: who speaks, not a spelling to record
         spellings = found.setdefault(m.key, CommentedSeq())
         if m.spelling not in spellings:
             spellings.append(m.spelling)
@@ -227,6 +230,8 @@ def _class_fields(node: CommentedMap, candidate: Candidate, index: Index, people
             node["defendants"] = _flow(defendants)
             _note(node, "defendants", "companies named in the sentence")
     if candidate.cls == "TradeMeasure" and parties:
+        named = candidate.keys(index, ("state",))  # states the sentence names come before people's countries
+        parties = named + [p for p in parties if p not in named]
         node["imposed_by"] = parties[0]
         _note(node, "imposed_by", "the first state the sentence names")
         targets = parties[1:] or [s for s in _SIDES if s != parties[0] and parties[0] in _SIDES][:1]

@@ -42,6 +42,7 @@ class Mention:
     near: str | None = None
     score: float = 100.0
     why: str | None = None  # for the check comment, when it is not "resembles `near`"
+    short: bool = False  # a bare family or given name ("Yun said") of a person the article names in full
 
 
 class Spellings:
@@ -133,6 +134,26 @@ class Spellings:
         if best is None or choices[best[0]] == candidate:
             return None
         return choices[best[0]], float(best[1])
+
+
+def short_names(text: str, mentions: list[Mention], index: Index) -> list[Mention]:
+    """Bare names ("Yun", "Park", "Moon") of people the article names in full, where one person has
+    that name: they tell who speaks or meets, but are not spellings to record in `mentions`."""
+    people = dict.fromkeys(m.key for m in mentions if m.near is None and index.entities[m.key].kind == "person")
+    owners: dict[str, set[str]] = {}
+    for key in people:
+        words = index.entities[key].name.split()
+        for word in {words[0], words[-1]}:
+            owners.setdefault(word, set()).add(key)
+    names = {word: next(iter(keys)) for word, keys in owners.items() if len(keys) == 1 and len(word) > 1}
+    if not names:
+        return []
+    covered = bytearray(len(text))
+    for m in mentions:
+        covered[m.start:m.end] = b"\x01" * (m.end - m.start)
+    pattern = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in names) + r")(?![\w-])")
+    return [Mention(names[match.group()], match.start(), match.end(), match.group(), short=True)
+            for match in pattern.finditer(text) if not any(covered[match.start():match.end()])]
 
 
 def in_span(mentions: list[Mention], start: int, end: int) -> list[Mention]:

@@ -215,3 +215,12 @@ def test_near_misses_and_transliterations_are_mentions_to_check(index: Index, sp
         assert "resembles" in mentions.ca.items[key][2].value  # marked for checking, not taken as known
     # Unconfirmed spellings are not used as participants: the author confirms them first.
     assert all("participants" not in e for e in doc["events"])
+
+
+def test_a_bare_name_of_a_person_named_in_full_speaks_but_is_no_new_spelling(index: Index,
+                                                                             spellings: Spellings) -> None:
+    text = ("Talks in Seoul\n\nForeign Minister Yun Byung-se met Fumio Kishida in Seoul on Monday.\n"
+            "Yun said the issue is resolved.\n")
+    doc = parse(draft_mapping(text, index, spellings).text)
+    assert [s["speaker"] for s in doc["statements"]] == ["yun-byung-se"]
+    assert doc["mentions"]["yun-byung-se"] == ["Yun Byung-se"]  # "Yun" alone is not recorded as a spelling
