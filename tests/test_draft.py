@@ -189,6 +189,8 @@ def test_post_draft_html_fills_a_validation_form(client: FlaskClient) -> None:
     assert response.status_code == 200 and response.mimetype == "text/html"
     assert 'name="mapping"' in page and "# check:" in page and 'action="/validate"' in page
     assert "Draft from the text" in client.get("/validate").get_data(as_text=True)
+    alone = client.get("/draft")
+    assert alone.status_code == 200 and 'action="/draft"' in alone.get_data(as_text=True)
 
 
 def test_post_draft_refuses_missing_or_binary_text(client: FlaskClient) -> None:
