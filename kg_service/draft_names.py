@@ -79,7 +79,11 @@ class Spellings:
             if any(taken[match.start():match.end()]) or (match.group() not in self.keys and match.group().isupper()):
                 continue  # "MUNICH" in a dateline is the place, but not a spelling worth recording
             key = self.keys.get(match.group()) or self.lower[match.group().lower()]
-            found.append(Mention(key, match.start(), match.end(), match.group()))
+            why = None
+            if match.group() not in self.keys:  # matched in another case ("historical issues")
+                known = next(s for s in self.keys if s.lower() == match.group().lower())
+                why = f"the register writes {known!r}: the case differs, so validation asks to add this spelling"
+            found.append(Mention(key, match.start(), match.end(), match.group(), why=why))
             taken[match.start():match.end()] = b"\x01" * (match.end() - match.start())
         found.extend(self._near_misses(text, taken))
         return sorted(found, key=lambda m: m.start)
