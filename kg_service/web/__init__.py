@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     from . import (
         article_page,
         describe,
+        draft,
         entity,
         graphs,
         home,
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
         ops,
         pages,
         query_page,
+        search,
         sparql,
         timeline,
         validation,
@@ -66,7 +68,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.extensions["kg_service"] = Service(settings, kg, pool)
     for module in (sparql, describe, graphs, named, ops, pages, validation, home, entity, article_page, query_page,
-                   timeline):
+                   timeline, search, draft):
         app.register_blueprint(module.bp)
     app.register_error_handler(KgError, _kg_error)
     app.register_error_handler(HTTPException, _http_error)
