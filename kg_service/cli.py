@@ -176,7 +176,8 @@ def read_result(body: bytes, fmt: Format):  # noqa: ANN201 - a results.QueryResu
 @click.option("--store", "store_url", metavar="PATH-or-URL",
               help="a folder (persistent embedded store, reopened without a rebuild while the inputs are unchanged) "
                    "or the URL of a SPARQL 1.1 server with the Graph Store Protocol (the graph is pushed there and "
-                   "queried through it)")
+                   "queried through it; virtuoso+http://user:password@host:8890/ names the engine and the "
+                   "credentials for writing)")
 @click.option("--union-default-graph/--no-union-default-graph", default=None,
               help="default graph = union of the named graphs (default: on for the seeds, off for --data)")
 @click.option("--allow-updates", is_flag=True,

@@ -41,6 +41,9 @@ class Settings:
                                    "link; empty: the address the server listens on. The Host header is never used")
     allow_updates: bool = _setting(False, "accept SPARQL Update on /sparql (only for a --data dataset without the "
                                           "union default graph; with a write token set, updates need it too)")
+    remote_state_dir: Path = _setting(Path("~/.cache/kg-service"), "folder keeping the content hash of each graph "
+                                      "pushed to a remote store (serve --store URL), so a restart pushes only the "
+                                      "graphs that changed")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
