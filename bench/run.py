@@ -35,7 +35,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from corpus import write_corpus  # noqa: E402
 from measure import Client, differences, latency_rounds, normalise, throughput  # noqa: E402
-from peers import BIN, Server, start_kg_service, start_oxigraph, start_rdflib_endpoint  # noqa: E402
+from peers import (  # noqa: E402
+    BIN,
+    Server,
+    start_kg_service,
+    start_oxigraph,
+    start_oxigraph_memory,
+    start_rdflib_endpoint,
+)
 
 from kg_service.queries import load_queries  # noqa: E402
 from kg_service.remote import inline_bindings  # noqa: E402
@@ -138,7 +145,8 @@ def report(result: dict) -> str:
     names = [n for n in ("kg-service", *PEERS) if n in result["servers"]]
     peers = [n for n in names if n != "kg-service"]
     lines = [f"kg-service benchmark: size {result['size']} ({result['quads']:,} quads), {result['machine']}, "
-             f"kg-service store: {result['kg_store']}, "
+             f"kg-service store: {result['kg_store']}, oxigraph store: "
+             f"{'memory' if result.get('oxigraph_memory') else 'RocksDB'}, "
              + ("identical query texts (kg-service's result cache answers)" if result["cached"] else
                 "every query text made unique (no result cache helps)"), ""]
     head = f"{'query (p50 ms)':<30}" + "".join(f"{n[:10]:>11}" for n in names) + "".join(
@@ -241,6 +249,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of throughput per server")
     parser.add_argument("--rounds", type=int, default=15, help="latency rounds (each runs every query once)")
     parser.add_argument("--quick", action="store_true", help="3 rounds, 3 s of throughput: a smoke run")
+    parser.add_argument("--oxigraph-memory", action="store_true",
+                        help="run Oxigraph's server on its in-memory store (the data POSTed to it), not on RocksDB")
     parser.add_argument("--peers", default=None,
                         help="comma-separated peers (default: both; rdflib-endpoint only up to 1000 articles)")
     parser.add_argument("--kg-store", choices=("memory", "persistent"), default=None,
@@ -264,14 +274,15 @@ def main() -> None:
     queries = named_query_texts()
     servers: dict[str, Server] = {}
     result: dict = {"size": args.size, "quads": quads, "kg_store": kg_store, "queries": list(queries),
-                    "cached": args.cached,
+                    "cached": args.cached, "oxigraph_memory": args.oxigraph_memory,
                     "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                     "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "settings": {"rounds": args.rounds, "duration_s": args.duration, "clients": 8}}
     try:
         starters = {"kg-service": lambda: start_kg_service(data, work, store=work / "kg-store"
                                                            if kg_store == "persistent" else None),
-                    "oxigraph": lambda: start_oxigraph(union_data, work),
+                    "oxigraph": (lambda: start_oxigraph_memory(union_data, work)) if args.oxigraph_memory
+                    else (lambda: start_oxigraph(union_data, work)),
                     "rdflib-endpoint": lambda: start_rdflib_endpoint(data, work)}
         for name in ("kg-service", *peers):
             print(f"starting {name} ...", flush=True)

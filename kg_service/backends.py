@@ -18,6 +18,7 @@ conform), then store.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,9 +63,12 @@ class GraphSpec:
         ('memory', 'remote')
         >>> GraphSpec(data=Path("x.nq")).backend_name, GraphSpec(store="kept").backend_name
         ('file', 'folder')
+        >>> GraphSpec(store="virtuoso+http://h:8890").backend_name
+        'remote'
+
         """
-        if self.store:
-            return "remote" if self.store.startswith(("http://", "https://")) else "folder"
+        if self.store:  # virtuoso+http://... names the remote engine
+            return "remote" if re.match(r"(?:[a-z]+\+)?https?://", self.store) else "folder"
         return "file" if self.data is not None else "memory"
 
 
@@ -73,6 +77,7 @@ class Backend:
 
     name: ClassVar[str]
     allows: ClassVar[Allows]
+    serves: ClassVar[str]  # what a user would call it, for messages: "a dataset file (serve --data FILE)"
 
     def __init__(self, spec: GraphSpec = GraphSpec()):
         self.spec = spec
@@ -127,6 +132,7 @@ def built_seeds(settings: Settings) -> bytes:
 class Memory(Backend):
     name = "memory"
     allows = Allows(adds=True)
+    serves = "the seeds in memory (kg-service serve)"
 
     def open(self, settings: Settings) -> KnowledgeGraph:
         return KnowledgeGraph.from_nquads(built_seeds(settings), union_default_graph=self.spec.union)
@@ -136,6 +142,7 @@ class Memory(Backend):
 class DataFile(Backend):
     name = "file"
     allows = Allows(updates=True)
+    serves = "a dataset file (serve --data FILE), not the seeds"
 
     def open(self, settings: Settings) -> KnowledgeGraph:
         if self.spec.data is None:
@@ -150,6 +157,7 @@ class DataFile(Backend):
 class Folder(Backend):
     name = "folder"
     allows = Allows(persistent=True)
+    serves = "a persistent store (serve --store PATH)"
 
     def open(self, settings: Settings) -> KnowledgeGraph:
         from . import stores
@@ -185,20 +193,24 @@ class Folder(Backend):
 class Remote(Backend):
     name = "remote"
     allows = Allows(persistent=True)
+    serves = "a remote store (serve --store URL)"
 
     def __init__(self, spec: GraphSpec = GraphSpec(), remote: RemoteStore | None = None):
         super().__init__(spec)
         self.remote = remote
 
     def open(self, settings: Settings) -> KnowledgeGraph:
-        from .remote import connect, push
+        from .remote import connect, push, state_file
 
         local = DataFile(self.spec) if self.spec.data is not None else Memory(self.spec)
         kg = local.open(settings)
         assert self.spec.store is not None  # backend_name chose this class for it
-        self.remote = connect(self.spec.store)
-        log.info("pushing %d quads to %s", len(kg), self.remote.store_url)
-        push(self.remote, kg.store)
+        remote = connect(self.spec.store)
+        log.info("pushing the graphs of %d quads that changed to %s (%s)", len(kg), remote.store_url,
+                 remote.engine.name)
+        pushed = push(remote, kg.store, state=state_file(remote, settings.remote_state_dir.expanduser()))
+        log.info("%d graphs put, %d deleted; the remote holds %d quads", pushed.put, pushed.deleted, pushed.held)
+        self.remote = pushed.remote
         return kg
 
     def worker_source(self, kg: KnowledgeGraph) -> RemoteStore:

@@ -26,6 +26,7 @@ from .vocab import PREFIXES
 
 if TYPE_CHECKING:
     from .backends import Backend
+    from .remote import RemoteStore
 
 # file suffix -> Oxigraph format, for `serve --data FILE` and `validate FILE`
 SUFFIX_FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG, ".ttl": ox.RdfFormat.TURTLE,
@@ -88,6 +89,11 @@ class KnowledgeGraph:
 
             backend = Memory()
         self.backend: Backend = backend
+
+    @property
+    def remote(self) -> RemoteStore | None:
+        """The remote store that answers this graph's queries (the remote backend), else None."""
+        return getattr(self.backend, "remote", None)
 
     @property
     def data_file(self) -> Path | None:

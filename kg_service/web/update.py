@@ -65,7 +65,7 @@ def perform_update(update: UpdateRequest) -> Response:
     kg = svc.kg
     if not kg.backend.allows.updates:
         raise ReadOnly(f"updates are for a dataset file served from memory (serve --data FILE --allow-updates), "
-                       f"not the {kg.backend.name} backend; the seeds change only by adding articles",
+                       f"not {kg.backend.serves}; the seeds change only by adding articles",
                        Location(field="update"))
     if kg.union_default_graph:
         raise ReadOnly("updates need a dataset served without the union default graph "
@@ -75,7 +75,7 @@ def perform_update(update: UpdateRequest) -> Response:
     for field, iris in (("using-graph-uri", update.using), ("using-named-graph-uri", update.using_named)):
         check_iris(field, iris)  # pasted into the text below: an IRI must not be able to close its brackets
     text = with_dataset(update.text, update.using, update.using_named)
-    check_structure(text)  # located 400s for what the engine cannot bear; the worker is the backstop
+    check_structure(text, "update")  # located 400s for what the engine cannot bear; the worker is the backstop
     check_update(text)
     with _lock:
         kg = svc.kg
