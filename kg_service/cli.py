@@ -6,6 +6,8 @@ Exit codes: 0 success, 1 validation failed, 2 bad usage or unreadable input. Err
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -198,6 +200,12 @@ def serve(host: str, port: int, data: Path | None, store_url: str | None, union_
         settings = replace(settings, allow_updates=True)
     run_server(settings, host=host, port=port, data=data, store_url=store_url,
                union_default_graph=union_default_graph)
+    # Workers, zygote and sockets are closed and nothing is left to write (the store is in memory or opened
+    # read-only): end now, instead of letting the interpreter free a million quads object by object (16 s).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @cli.command(help="Validate a new article's mapping (with its text) against the shapes, the entity register "

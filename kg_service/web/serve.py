@@ -84,10 +84,11 @@ def run_server(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
     except Stop as stop:
         log.info("%s: stopping", stop)
     finally:
-        # Workers first: a thread waiting on one is released at once, and nothing outlives the server.
+        server.close()  # no new connections from here on
+        # Then the workers: a thread waiting on one is released at once, and nothing outlives the server.
         app.extensions["kg_service"].pool.close()
-        server.task_dispatcher.shutdown(timeout=0.5)  # its threads are daemons: none can hold the exit
-        server.close()
+        server.task_dispatcher.shutdown(timeout=0.1)  # its threads are daemons: none can hold the exit
+        log.info("stopped")
 
 
 __all__ = ["KgError", "load_kg", "make_server", "run_server"]

@@ -226,7 +226,7 @@ class _Worker:
 
 
 class WorkerPool:
-    """Query workers forked from one zygote: `size` kept ready, up to `burst` running at once.
+    """Query workers forked from one zygote: `size` forked at start, up to `burst` running (and kept) at once.
 
     A request takes an idle worker or has a new one forked (a fork, nothing to load), so a light query
     is not queued behind runaway ones while fewer than `burst` run. Past that, `light` more workers
@@ -373,8 +373,8 @@ class WorkerPool:
                     self._busy.discard(worker)
                     self._idle.append(worker)
                     worker = None
-                    if len(self._idle) > self.size:
-                        evicted = self._idle.pop(0)
+                    if len(self._idle) > self.burst:  # idle workers share the graph: keeping them is cheap,
+                        evicted = self._idle.pop(0)        # forking one for every request under load is not
             if evicted is not None:
                 evicted.kill()
         except BaseException:
@@ -461,7 +461,10 @@ class WorkerPool:
                 control.close()
                 with contextlib.suppress(ChildProcessError, ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
+                    for _ in range(20):  # reaped when the kernel has freed it; a stop does not wait longer
+                        if os.waitpid(pid, os.WNOHANG)[0]:
+                            break
+                        time.sleep(0.01)
 
 
 def _answer(reply: tuple) -> Any:  # noqa: ANN401 - an Answer for a query, N-Quads bytes for an update

@@ -19,6 +19,7 @@ engine wrote to) asks to be retired, and a fresh fork takes its place: memory go
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import signal
@@ -52,6 +53,9 @@ def start(stores: Stores, handle: Callable[[ox.Store, tuple], object], memory_mb
     if pid == 0:  # the zygote: never returns into the caller's stack
         code = 0
         try:
+            # What the web process left behind is never collected here: a socket object collected late
+            # would close a descriptor number since reused, and the collector's writes would copy pages.
+            gc.freeze()
             ours.close()
             _close_other_fds(theirs.fileno())
             _zygote(Connection(theirs.detach()), stores, handle, memory_mb, retire_mb)
