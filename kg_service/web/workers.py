@@ -220,9 +220,17 @@ class _Worker:
             self.pidfd = -1
         self.conn.close()
 
-    def dead(self) -> bool:
-        """An idle worker has nothing to say: a readable connection means it ended (EOF)."""
-        return self.conn.closed or self.conn.poll(0)
+    def spent(self) -> bool:
+        """Whether an idle worker must not be reused: it ended (EOF), or left a note asking to be retired."""
+        if self.conn.closed or self.retire:
+            return True
+        if not self.conn.poll(0):
+            return False
+        try:
+            self.retire = self.conn.recv() == zygote.RETIRE
+        except (EOFError, OSError):
+            return True
+        return True
 
 
 class WorkerPool:
@@ -399,7 +407,10 @@ class WorkerPool:
                 raise QueryTimeout(f"the {what} ran longer than {timeout_s:g} s and was stopped")
             if worker.conn.poll(min(0.05, remaining)):
                 try:
-                    reply, worker.retire = worker.conn.recv()
+                    reply = worker.conn.recv()
+                    if reply == zygote.RETIRE:  # a note left after its previous job: this one is its last
+                        worker.retire = True
+                        continue
                     return reply
                 except (EOFError, OSError):
                     raise WorkerLost(f"the {what} ended its worker process (it needed more than the "
@@ -415,9 +426,9 @@ class WorkerPool:
                 worker = self._idle[i]
                 if version in worker.versions:
                     del self._idle[i]
-                    if worker.dead():  # killed from outside while idle: fork a fresh one
+                    if worker.spent():  # ended while idle, or asked to be retired: look further
                         worker.kill()
-                        break
+                        continue
                     self._busy.add(worker)
                     return worker
         return self._spawn(version)

@@ -35,7 +35,8 @@ import pyoxigraph as ox
 
 from ..errors import KgError, QueryMemory
 
-RETIRE_CHECK_S = 0.05  # a job shorter than this cannot have grown a worker much: its memory is not looked at
+RETIRE_CHECK_S = 0.5  # a job shorter than this cannot have grown a worker much: its memory is not looked at
+RETIRE = ("retire",)  # a worker's note after a reply: replace me
 KEEP_DATASETS = 4  # versions the zygote keeps: one pool can serve several graphs (the conformance tests do)
 
 # What a worker holds per version: a loaded store, or the folder of a persistent one (opened on first use).
@@ -140,17 +141,20 @@ def _limit_memory(memory_mb: int) -> None:
 
 
 def _work(conn: Connection, stores: Stores, handle: Callable[[ox.Store, tuple], object], retire_mb: int) -> None:
-    """A worker's loop: ``(kind, version, ...)`` in, ``(reply, retire)`` out, until EOF. The reply is
-    ``("ok", value)`` or an error; `retire` says the worker holds more than `retire_mb` of its own memory
-    (a big query's leftovers, shared pages it wrote to) and should be replaced by a fresh fork."""
+    """A worker's loop: ``(kind, version, ...)`` in, a reply out (``("ok", value)`` or an error), until EOF.
+    After a reply may come `RETIRE`: the worker holds more than `retire_mb` of its own memory (a big
+    query's leftovers, shared pages it wrote to) and should be replaced by a fresh fork."""
     while True:
         try:
             message = conn.recv()
         except (EOFError, OSError):
             return
         started = time.monotonic()
-        reply = _reply(stores, handle, message)
-        conn.send((reply, time.monotonic() - started > RETIRE_CHECK_S and private_mb() > retire_mb))
+        conn.send(_reply(stores, handle, message))
+        # Looked at after the reply is sent (reading the memory map of a large process takes a while),
+        # and only after a long job; the web process reads the note before it gives this worker more.
+        if time.monotonic() - started > RETIRE_CHECK_S and private_mb() > retire_mb:
+            conn.send(RETIRE)
 
 
 def _reply(stores: Stores, handle: Callable[[ox.Store, tuple], object], message: tuple) -> tuple:
