@@ -111,10 +111,10 @@ def query(query: str, fmt: str, params: tuple[str, ...]) -> None:
                            base_iri=(settings.public_url or "http://localhost").rstrip("/") + "/sparql")
     planned = plan(request, settings, "")  # refuses what the endpoint refuses (SERVICE, LOAD, the guard's bounds)
     kg = load_graph(settings)
-    # Loaded as a query worker loads it (from N-Quads, in bulk): the engine's row order, and so the order of
-    # GROUP_CONCAT's values, follows the load order, and the bytes must be the endpoint's.
-    store = ox.Store()
-    store.bulk_load(kg.store.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
+    # The store itself, as the query workers use it (they share the served store by fork): the engine's row
+    # order, and so the order of GROUP_CONCAT's values, follows the load order, and the bytes must be the
+    # endpoint's.
+    store = kg.store
     result = execute(planned, lambda job, _timeout_s: execute_job(store, job))
     if result.answer.truncated:
         click.echo(f"warning: {result.headers['Warning']}", err=True)
