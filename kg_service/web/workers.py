@@ -435,7 +435,11 @@ class WorkerPool:
 
     def _spawn(self, version: str) -> _Worker:
         with self._zygote_lock:
-            if self._zygote is None:
+            source = self._sources[version]
+            if self._zygote is None or (version not in self._held and isinstance(source, ox.Store)):
+                # A version made in this process after the zygote was forked (an update, an add): a new
+                # zygote forked now shares it too, and builds nothing. Workers of the old one run on.
+                self._stop_zygote()
                 local = {v: s for v, s in self._sources.items() if not isinstance(s, RemoteStore)}
                 self._zygote = zygote.start(OrderedDict(local), handle, self.memory_mb, self.retire_mb)
                 self._held = set(local)
@@ -449,14 +453,26 @@ class WorkerPool:
         return worker
 
     def _load(self, control: Connection, version: str) -> None:
-        """Have the zygote hold `version` (a version made after it was forked); caller holds the lock."""
-        source = self._sources[version]
-        data = written(source.dump(format=ox.RdfFormat.N_QUADS)) if isinstance(source, ox.Store) else source
-        control.send(("load", version, data))
+        """Have the zygote hold `version`, a store folder registered after it was forked; caller holds the lock."""
+        control.send(("load", version, self._sources[version]))
         if not control.poll(LOAD_TIMEOUT_S):
-            raise QueryTimeout(f"the query workers took more than {LOAD_TIMEOUT_S:g} s to load the graph")
+            raise QueryTimeout(f"the query workers took more than {LOAD_TIMEOUT_S:g} s to open the graph")
         _, _version, held = control.recv()
         self._held = set(held)
+
+    def _stop_zygote(self) -> None:
+        """End the zygote (caller holds the lock); its workers are not its to stop."""
+        if self._zygote is None:
+            return
+        pid, control = self._zygote
+        self._zygote, self._held = None, set()
+        control.close()
+        with contextlib.suppress(ChildProcessError, ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+            for _ in range(20):  # reaped when the kernel has freed it; a stop does not wait longer
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    break
+                time.sleep(0.01)
 
     def close(self) -> None:
         """Stop every worker, busy or idle, and the zygote."""
@@ -466,16 +482,7 @@ class WorkerPool:
         for worker in workers:
             worker.kill()
         with self._zygote_lock:
-            if self._zygote is not None:
-                pid, control = self._zygote
-                self._zygote = None
-                control.close()
-                with contextlib.suppress(ChildProcessError, ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                    for _ in range(20):  # reaped when the kernel has freed it; a stop does not wait longer
-                        if os.waitpid(pid, os.WNOHANG)[0]:
-                            break
-                        time.sleep(0.01)
+            self._stop_zygote()
 
 
 def _answer(reply: tuple) -> Any:  # noqa: ANN401 - an Answer for a query, N-Quads bytes for an update

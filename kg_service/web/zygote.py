@@ -4,8 +4,8 @@ Forked from the web process once the graph is loaded (before the server's thread
 the in-memory store with it page for page (copy-on-write), and every worker it forks shares it too:
 one copy in memory however many workers run, and a worker killed after a runaway query is back in
 the time of a fork, with nothing to reload. A store kept in a folder is opened read-only by each
-worker instead (a RocksDB handle must not cross a fork). A version made after the fork (an update,
-an add) is sent to the zygote once, as N-Quads, and workers forked afterwards have it.
+worker instead (a RocksDB handle must not cross a fork). For a version made after the fork (an update,
+an add) the pool forks a new zygote, which shares that version too; the old one's workers run on.
 
 The web process talks to the zygote over a Unix socket: ``("spawn",)`` plus one end of a fresh socket
 pair (passed as a file descriptor), answered with the worker's pid; ``("load", version, data)`` and
