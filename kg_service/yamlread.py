@@ -85,21 +85,30 @@ def _check_nodes(root: Node, path: Path) -> None:
     so the check is linear in the text however deep the aliases nest).
 
     >>> _check_nodes(YAML(typ="rt", pure=True).compose("a: &x [1, 2]\\nb: *x\\n"), Path("m.yaml"))
+    >>> _check_nodes(YAML(typ="rt", pure=True).compose("a: &x [*x]\\n"), Path("m.yaml"))
+    Traceback (most recent call last):
+    kg_service.errors.InputError: m.yaml:1:4: a YAML alias refers to a node that contains it (an infinite value)
     >>> _check_nodes(YAML(typ="rt", pure=True).compose("a: &x {b: 1}\\nc:\\n  <<: *x\\n"), Path("m.yaml"))
     Traceback (most recent call last):
     kg_service.errors.MappingError: m.yaml:3:3: YAML merge keys (<<) are not read in a mapping: write the fields out
     """
     sizes: dict[int, int] = {}
+    open_: set[int] = set()  # nodes whose children are being sized: meeting one again is a cycle
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
         if id(node) in sizes:
             continue
         if not children_done:
+            if id(node) in open_:
+                raise InputError("a YAML alias refers to a node that contains it "
+                                 "(an infinite value)", _mark(node, path))
             _check_node(node, path)
+            open_.add(id(node))
             stack.append((node, True))
             stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
             continue
+        open_.discard(id(node))
         size = 1 + sum(sizes[id(child)] for child in _children(node))
         if size > MAX_EXPANDED_NODES:
             raise InputError(f"YAML aliases here expand to more than {MAX_EXPANDED_NODES:,} values: no mapping is "

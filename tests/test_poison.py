@@ -219,6 +219,7 @@ def test_every_iri_the_store_would_refuse_is_a_build_violation() -> None:
     ("article: !!set {a, b}\n", 1, "tag"),
     ("article:\n  ? [a, b]\n  : c\n", 2, "plain text"),
     ('article:\n  title: "a\\ud800b"\n', 2, "surrogate"),
+    ("article: &x\n  title: [*x]\n", 1, "infinite value"),
 ])
 def test_yaml_constructs_the_reader_does_not_read_are_refused_at_their_line(text: str, line: int,
                                                                             message: str) -> None:
