@@ -119,6 +119,63 @@ def test_server_refuses_a_huge_body_before_receiving_it(served):
     assert head.startswith(b"HTTP/1.1 413"), head
 
 
+def exchange(url: str, request: bytes) -> bytes:
+    """Send raw bytes to the real server and read until it closes (or 10 s pass with nothing more)."""
+    host, port = url.removeprefix("http://").split(":")
+    data = b""
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        try:
+            while chunk := conn.recv(65536):
+                data += chunk
+        except TimeoutError:
+            data += b"<still open>"
+    return data
+
+
+def test_expect_continue_with_a_huge_body_is_413_before_any_byte_of_it(served):
+    data = exchange(served.url, b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                                b"Content-Length: 999999999\r\nExpect: 100-continue\r\n\r\n")
+    assert data.startswith(b"HTTP/1.1 413"), data[:200]  # not "100 Continue": the body is never invited
+    assert data.endswith(b"}\n")  # and the connection closed after the answer
+
+
+def test_a_giant_chunk_size_is_400_and_closes_the_connection_at_once(served):
+    data = exchange(served.url, b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                                b"Transfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nSELECT")
+    assert data.startswith(b"HTTP/1.1 400") and not data.endswith(b"<still open>"), data[:300]
+    assert json.loads(data.partition(b"\r\n\r\n")[2])["error"] == "bad-request"
+
+
+def test_the_servers_own_error_pages_carry_the_security_headers_and_a_json_body(served):
+    data = exchange(served.url, b"GET /sparql HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"400"
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in head.split(b"\r\n")[1:])}
+    assert headers[b"x-content-type-options"] == b"nosniff" and b"default-src" in headers[b"content-security-policy"]
+    assert json.loads(body) == {"error": "bad-request", "message": "Invalid header", "status": 400}
+
+
+@pytest.mark.parametrize("path", ["/sparql", "/.well-known/void", "/queries/"])
+def test_a_forged_host_never_appears_in_generated_urls(served, path):
+    data = exchange(served.url, f"GET {path} HTTP/1.1\r\nHost: evil.example:666\r\nX-Forwarded-Host: evil2.example\r\n"
+                                "Accept: text/turtle, application/json\r\nConnection: close\r\n\r\n".encode())
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"200", head
+    assert b"evil" not in data
+    assert served.url.encode() in body or b"http://localhost:" in body  # the address it listens on
+
+
+def test_the_public_url_setting_names_every_generated_url(pool):
+    from kg_service.settings import Settings
+
+    settings = Settings.from_env({}, public_url="https://kg.example.org/base")
+    client = create_app(settings, KnowledgeGraph.from_nquads(b"<urn:a> <urn:b> <urn:c> <urn:g> .\n"),
+                        pool=pool).test_client()
+    body = client.get("/sparql", headers={"Accept": "text/turtle", "Host": "evil.example"}).get_data()
+    assert b"https://kg.example.org/base/sparql" in body and b"evil" not in body
+
+
 def test_query_over_the_length_limit_is_413_naming_the_limit(small):
     query = "SELECT * { ?s ?p ?o } # " + "x" * 3000
     for response in (small.get("/sparql", query_string={"query": query}),

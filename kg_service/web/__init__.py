@@ -94,8 +94,10 @@ class PublicHost:
             environ["wsgi.url_scheme"] = self.public.scheme
             environ["HTTP_HOST"] = self.public.netloc
             environ["SCRIPT_NAME"] = self.public.path + environ.get("SCRIPT_NAME", "")
-        else:
-            environ["HTTP_HOST"] = f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+        else:  # the server's own name and port (waitress takes them from its socket), never the request's
+            name = environ.get("SERVER_NAME") or "localhost"
+            name = "localhost" if name.endswith(".invalid") else name  # waitress's placeholder for a bare IP
+            environ["HTTP_HOST"] = f"{name}:{environ.get('SERVER_PORT', '80')}"
         for name in ("HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PROTO", "HTTP_FORWARDED"):
             environ.pop(name, None)
         return self.app(environ, start_response)
