@@ -10,6 +10,7 @@ their text.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import time
@@ -24,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from ..errors import KgError, Location, UsageError
 from ..settings import Settings
 from ..store import KnowledgeGraph
+from .reads import ReadFiles
 from .state import Service, service
 from .workers import WorkerPool
 
@@ -65,6 +67,10 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     # Werkzeug answers 413 for a larger body before a view reads it (form, query or upload).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.extensions["kg_service"] = Service(settings, kg, pool)
+    reads = ReadFiles()
+    atexit.register(reads.close)
+    app.extensions["kg_service.reads"] = reads  # large reads: files written once per version, then streamed
+    app.extensions["kg_service.first_version"] = kg.version  # Last-Modified: from the inputs until a change
     for module in (sparql, describe, graphs, named, ops, pages, validation, home, entity, article_page, query_page,
                    timeline):
         app.register_blueprint(module.bp)
@@ -118,6 +124,9 @@ def _kg_error(exc: KgError) -> Response:
     response = error_response(exc.as_dict(), exc.http_status)
     if exc.http_status == 401:  # RFC 9110: a 401 names the scheme to use
         response.headers["WWW-Authenticate"] = 'Bearer realm="kg-service"'
+    retry = getattr(exc, "retry_after_s", None)
+    if retry is not None:  # a 503 for a full service says when to come back
+        response.headers["Retry-After"] = str(retry)
     return response
 
 
