@@ -88,11 +88,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(workdir: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str, Path]:
+def start_server(workdir: Path, env: dict[str, str], args: list[str] | None = None,
+                 ) -> tuple[subprocess.Popen, str, Path]:
     port = free_port()
     log = workdir / "serve.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "kg_service.cli", "serve", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "kg_service.cli", "serve", "--port", str(port),
+                                    *(args or [])],
                                    stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
                                    env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}"

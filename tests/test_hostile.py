@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import socket
 import threading
 import time
@@ -730,10 +731,19 @@ def test_kill_9_during_an_http_add_then_restart_serves_a_whole_graph(seeds_copy,
 def test_kill_9_during_start_up_of_a_persistent_store_then_restart_serves_the_whole_graph(kg, tmp_path):
     from conftest import start_service
 
+    from kg_service.stores import MARKER, STORE_DIR
+
     folder = tmp_path / "store"
-    for delay in (0.5, 1.5, 3.0):  # in the build, in the store write, around the marker
+    # Killed at states seen on disk, not after guessed delays: in the build (nothing written yet), in the store
+    # write (its folder there, no marker), and once the marker is written (around start-up's end).
+    for reached in (lambda: True, lambda: (folder / STORE_DIR).exists() and not (folder / MARKER).exists(),
+                    lambda: (folder / MARKER).exists()):
+        (folder / MARKER).unlink(missing_ok=True)  # each start rebuilds, so every state comes round again
+        shutil.rmtree(folder / STORE_DIR, ignore_errors=True)
         half = start_service(tmp_path, "--store", str(folder), env={"KG_QUERY_WORKERS": "1"}, wait=False)
-        time.sleep(delay)
+        deadline = time.monotonic() + 120  # a bound on the wait, not a timing the test depends on
+        while not reached() and half.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
         kill_tree(half.process)
         half.stop()
     whole = start_service(tmp_path, "--store", str(folder), env={"KG_QUERY_WORKERS": "1"})
