@@ -88,7 +88,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(workdir: Path, env: dict[str, str], args: list[str] | None = None,
+def start_server(workdir: Path, env: dict[str, str], args: list[str] | None = None, timeout_s: float = 120,
                  ) -> tuple[subprocess.Popen, str, Path]:
     port = free_port()
     log = workdir / "serve.log"
@@ -98,7 +98,7 @@ def start_server(workdir: Path, env: dict[str, str], args: list[str] | None = No
                                    stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
                                    env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout_s
     while True:
         if process.poll() is not None:
             raise SystemExit(f"kg-service serve exited with {process.returncode}:\n{log.read_text()}")
@@ -108,7 +108,7 @@ def start_server(workdir: Path, env: dict[str, str], args: list[str] | None = No
         except OSError:
             if time.monotonic() > deadline:
                 process.kill()
-                raise SystemExit("kg-service serve did not answer /healthz within 120 s") from None
+                raise SystemExit("kg-service serve did not answer /healthz within {timeout_s} s") from None
             time.sleep(0.2)
 
 
