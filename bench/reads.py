@@ -60,7 +60,8 @@ def main() -> int:
     workdir = Path(__file__).resolve().parent / "results"
     workdir.mkdir(exist_ok=True)
     started = time.monotonic()
-    process, url, _log = start_server(workdir, {}, args=["--data", str(args.data.resolve()), "--union-default-graph"], timeout_s=900)
+    process, url, _log = start_server(workdir, {}, args=["--data", str(args.data.resolve()), "--union-default-graph"],
+                                      timeout_s=900)
     figures: dict[str, object] = {"load_s": round(time.monotonic() - started, 1)}
     try:
         server = psutil.Process(process.pid)

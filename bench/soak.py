@@ -108,7 +108,7 @@ def start_server(workdir: Path, env: dict[str, str], args: list[str] | None = No
         except OSError:
             if time.monotonic() > deadline:
                 process.kill()
-                raise SystemExit("kg-service serve did not answer /healthz within {timeout_s} s") from None
+                raise SystemExit(f"kg-service serve did not answer /healthz within {timeout_s} s") from None
             time.sleep(0.2)
 
 
