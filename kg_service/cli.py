@@ -189,7 +189,8 @@ def read_result(body: bytes, fmt: Format):  # noqa: ANN201 - a results.QueryResu
 @click.option("--store", "store_url", metavar="PATH-or-URL",
               help="a folder (persistent embedded store, reopened without a rebuild while the inputs are unchanged) "
                    "or the URL of a SPARQL 1.1 server with the Graph Store Protocol (the graph is pushed there and "
-                   "queried through it)")
+                   "queried through it; virtuoso+http://user:password@host:8890/ names the engine and the "
+                   "credentials for writing)")
 @click.option("--union-default-graph/--no-union-default-graph", default=None,
               help="default graph = union of the named graphs (default: on for the seeds, off for --data)")
 @click.option("--allow-updates", is_flag=True,
@@ -268,6 +269,75 @@ def add(mapping: Path, text_path: Path | None, fmt: str) -> None:
         raise
     _echo_report(report, fmt)
     click.echo(f"Added article {added.article_id}: {added.text_path}, {added.mapping_path}", err=True)
+
+
+@cli.command(help="Draft a mapping from an article's text: article block, mentions of register entities, candidate "
+             "events and statements, each guess marked '# check:', the id of a known event proposed for reuse. "
+             "Never adds anything: edit the draft, then `kg-service validate` it. Exit 2 when the text cannot be read.")
+@click.argument("article", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file to write (default stdout)")
+def draft(article: Path, output: Path | None) -> None:
+    from .draft import draft_mapping
+    from .intake import decode
+    from .search import load_index
+
+    text = decode(_read(article), str(article))
+    _build, kg = load_graph(_settings())
+    result = draft_mapping(text, load_index(kg), text_name=article.name)
+    if output is None:
+        click.echo(result.text, nl=False)
+    else:
+        _write_text(output, result.text)
+    reused = sum(1 for e in result.events if e.match)
+    to_check = sum(1 for m in result.mentions if m.near)
+    named = sum(1 for m in result.mentions if not m.short)
+    click.echo(f"Drafted {named} mentions ({to_check} to check), {len(result.events)} candidate "
+               f"events ({reused} known), {len(result.statements)} statements.", err=True)
+
+
+@cli.command(help="Search what the graph knows: events and register entities by label or spelling (fuzzy), "
+             "class, date range (resolved dates, corrections included) and participant, each with the id to "
+             "paste into a mapping.")
+@click.argument("text", default="")
+@click.option("--class", "cls", help="an event class (Meeting, Ruling, TradeMeasure, Agreement, Visit, Ceremony) "
+              "or an entity kind (person, state, org, group, place, issue, gathering)")
+@click.option("--from", "date_from", metavar="DATE", help="events on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD)")
+@click.option("--to", "date_to", metavar="DATE", help="events on or before DATE (YYYY, YYYY-MM or YYYY-MM-DD)")
+@click.option("--who", metavar="KEY", help="events this entity took part in (a key, or a spelling)")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="most results")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def find(text: str, cls: str | None, date_from: str | None, date_to: str | None, who: str | None, limit: int,
+         fmt: str) -> None:
+    import json
+
+    from .search import find as search
+    from .search import load_index
+
+    _build, kg = load_graph(_settings())
+    hits = search(load_index(kg), text, cls=cls, date_from=date_from, date_to=date_to, who=who, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps([h.as_dict() for h in hits], indent=2, ensure_ascii=False))
+        return
+    for hit in hits:
+        what = f"{hit.cls} {hit.date or 'undated'}" if hit.kind == "event" else hit.kind
+        notes = f"  ({'; '.join(hit.why)})" if hit.why else ""
+        click.echo(f"{hit.key:<48} {what:<24} {hit.label}{notes}")
+    if not hits:
+        click.echo("nothing found", err=True)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all; an unwritable place is the user's error, not a traceback."""
+    from .errors import InputError, Location
+
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        if tmp.parent.is_dir():
+            tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write file: {exc.strerror}", Location(str(path))) from None
 
 
 def _read(path: Path) -> bytes:

@@ -9,10 +9,11 @@ import os
 import pytest
 from flask.testing import FlaskClient
 
+from kg_service.errors import Busy
 from kg_service.settings import Settings
 from kg_service.store import KnowledgeGraph
 from kg_service.web import create_app
-from kg_service.web.reads import MAX_READS, MAX_READS_PER_CLIENT, ReadFiles, ReadsFull
+from kg_service.web.reads import MAX_READS, MAX_READS_PER_CLIENT, ReadFiles
 
 LINES = [f"<http://ex/s{i}> <http://ex/p> \"v{i}\" <http://ex/g{i % 3}> .".encode() for i in range(200)]
 LINES += [b'<http://ex/a> <http://ex/p> "in the default graph" .']
@@ -97,7 +98,7 @@ def test_the_overall_bound_counts_every_client(tmp_path) -> None:  # noqa: ANN00
     reads = ReadFiles(tmp_path)
     for i in range(MAX_READS):
         reads.admit(f"client-{i}")
-    with pytest.raises(ReadsFull):
+    with pytest.raises(Busy):
         reads.admit("client-new")
     reads.release("client-0")
     reads.admit("client-new")

@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     from . import (
         article_page,
         describe,
+        draft,
         entity,
         graphs,
         home,
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
         ops,
         pages,
         query_page,
+        search,
         sparql,
         timeline,
         validation,
@@ -72,7 +74,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.extensions["kg_service.reads"] = reads  # large reads: files written once per version, then streamed
     app.extensions["kg_service.first_version"] = kg.version  # Last-Modified: from the inputs until a change
     for module in (sparql, describe, graphs, named, ops, pages, validation, home, entity, article_page, query_page,
-                   timeline):
+                   timeline, search, draft):
         app.register_blueprint(module.bp)
     app.register_error_handler(KgError, _kg_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -124,9 +126,8 @@ def _kg_error(exc: KgError) -> Response:
     response = error_response(exc.as_dict(), exc.http_status)
     if exc.http_status == 401:  # RFC 9110: a 401 names the scheme to use
         response.headers["WWW-Authenticate"] = 'Bearer realm="kg-service"'
-    retry = getattr(exc, "retry_after_s", None)
-    if retry is not None:  # a 503 for a full service says when to come back
-        response.headers["Retry-After"] = str(retry)
+    if getattr(exc, "retry_after", None):  # errors.Busy: all slots taken, try again shortly
+        response.headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
     return response
 
 

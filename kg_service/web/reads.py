@@ -9,7 +9,7 @@ send the same bytes, and the ETag is the hash of those bytes (the same bytes, th
 ``Last-Modified`` is when the data last changed: the newest input file, or the last add or update.
 
 How many large reads run at once is bounded overall and per client address; beyond that a client gets
-503 with ``Retry-After`` (`ReadsFull`) instead of a queue that grows without limit.
+503 ``busy`` with ``Retry-After`` (`errors.Busy`) instead of a queue that grows without limit.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..errors import KgError, Location, NotFound
+from ..errors import Busy, Location, NotFound
 from ..formats import DATASET, Format, find_format
 from ..store import KnowledgeGraph
 from ..vocab import PREFIXES
@@ -37,14 +37,6 @@ MAX_READS = 4  # large reads streaming at once, from all clients
 MAX_READS_PER_CLIENT = 2
 RETRY_AFTER_S = 5
 SORT_MEMORY = "64M"  # GNU sort's buffer: the canonical order is found in bounded memory
-
-
-class ReadsFull(KgError):
-    """Too many large reads at once, overall or from this client: try again shortly."""
-
-    http_status = 503
-    kind = "busy"
-    retry_after_s = RETRY_AFTER_S
 
 
 @dataclass(frozen=True)
@@ -106,11 +98,11 @@ class ReadFiles:
             self._locks.pop(key, None)
 
     def admit(self, client: str) -> None:
-        """Count one more large read from `client`, or raise ReadsFull; pair with `release`."""
+        """Count one more large read from `client`, or raise errors.Busy (503); pair with `release`."""
         with self._lock:
             if sum(self._active.values()) >= MAX_READS or self._active[client] >= MAX_READS_PER_CLIENT:
-                raise ReadsFull(f"too many large reads at once (at most {MAX_READS}, {MAX_READS_PER_CLIENT} per "
-                                f"client); try again in {RETRY_AFTER_S} s", Location(field="graph"))
+                raise Busy(f"too many large reads at once (at most {MAX_READS}, {MAX_READS_PER_CLIENT} per "
+                           f"client); try again in {RETRY_AFTER_S} s", retry_after=RETRY_AFTER_S)
             self._active[client] += 1
 
     def release(self, client: str) -> None:

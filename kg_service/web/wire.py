@@ -1,35 +1,26 @@
-"""What happens on the wire before the app sees a request: waitress's parser and its own error pages.
+"""What waitress would let through before the app sees a request: bodies it has already refused.
 
-Three gaps of waitress 3.0 are closed here by subclassing its channel (``server.channel_class``), so
-they hold for every request the server reads:
+Two gaps of waitress 3.0 are closed here by its request parser (``BoundedChannel.parser_class``), so they
+hold for every request the server reads:
 
 - a request whose declared body is already too large (``Content-Length`` over
   `Settings.max_upload_bytes`) is answered 413 at once, even with ``Expect: 100-continue``; waitress
   sends ``100 Continue`` first and then waits for the whole body it has already decided to refuse;
 - a chunk size larger than the body limit (``ffffffffffffffffffff``) is a 400 that closes the
-  connection at once, instead of holding it open waiting for that many bytes;
-- the error pages waitress writes itself (400, 413, 431, 500 ...) carry the same security headers as
-  the app's responses and the app's JSON error body (``{"error", "message", "status"}``).
+  connection at once, instead of holding it open waiting for that many bytes.
 
-The HTTP-level tests (``tests/test_hostile.py``) run against a real ``kg-service serve``, so they keep
-checking whichever WSGI server is used.
+The channel keeps `server_errors`' JSON error pages with the security headers. The HTTP-level tests
+(``tests/test_hostile.py``) run against a real ``kg-service serve``, so they keep checking whichever
+WSGI server is used.
 """
 
 from __future__ import annotations
 
-import json
-
-from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.receiver import ChunkedReceiver
-from waitress.task import ErrorTask
 from waitress.utilities import BadRequest
 
-SECURITY_HEADERS = (
-    ("X-Content-Type-Options", "nosniff"),
-    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
-    ("Access-Control-Allow-Origin", "*"),
-)
+from .server_errors import JsonErrorChannel
 
 
 class BoundedParser(HTTPRequestParser):
@@ -47,20 +38,5 @@ class BoundedParser(HTTPRequestParser):
         return consumed
 
 
-class JsonErrorTask(ErrorTask):
-    """waitress's own error response, as the app's JSON error body with the app's security headers."""
-
-    def execute(self) -> None:
-        error = self.request.error
-        kind = {413: "too-large", 431: "headers-too-large"}.get(error.code, error.reason.lower().replace(" ", "-"))
-        body = json.dumps({"error": kind, "message": error.body, "status": error.code}).encode() + b"\n"
-        self.status = f"{error.code} {error.reason}"
-        self.response_headers.extend([("Content-Type", "application/json"), *SECURITY_HEADERS])
-        self.set_close_on_finish()
-        self.content_length = len(body)
-        self.write(body)
-
-
-class BoundedChannel(HTTPChannel):
+class BoundedChannel(JsonErrorChannel):
     parser_class = BoundedParser
-    error_task_class = JsonErrorTask
