@@ -139,7 +139,7 @@ def test_expect_continue_with_a_huge_body_is_413_before_any_byte_of_it(served):
     data = exchange(served.url, b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
                                 b"Content-Length: 999999999\r\nExpect: 100-continue\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 413"), data[:200]  # not "100 Continue": the body is never invited
-    assert data.endswith(b"}\n")  # and the connection closed after the answer
+    assert data.endswith(b"}")  # and the connection closed after the answer
 
 
 def test_a_giant_chunk_size_is_400_and_closes_the_connection_at_once(served):
@@ -293,7 +293,7 @@ def test_deeply_nested_rdf_uploads_are_refused_and_the_server_lives(served):
                 status = response.status
         except urllib.error.HTTPError as exc:
             status = exc.code
-        assert status in (200, 400), media_type
+        assert status in (200, 400, 413), media_type  # 413: more resources than a validation checks
         assert raw_get(served.url, "/healthz")[0] == 200, f"the service died on a deep {media_type} upload"
 
 
