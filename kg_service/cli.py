@@ -78,14 +78,27 @@ def build(verbose: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(names(DATASET, GRAPH)), default="trig", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file to write (default stdout)")
 def dump(fmt: str, output: Path | None) -> None:
+    import shutil
+    import tempfile
+
+    from .web.reads import ReadFiles
+
     kg = load_graph(_settings())
-    data = kg.dump(find_format(fmt))
-    if output is None:
-        sys.stdout.buffer.write(data)
-        return
-    tmp = output.with_name(output.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(output)
+    table = find_format(fmt)
+    assert table is not None  # click.Choice offers only names from the table
+    with tempfile.TemporaryDirectory(prefix="kg-service-dump-") as folder:
+        # Written as the server writes /dump.EXT (canonical order), so both give the same bytes.
+        read = ReadFiles(Path(folder)).file(kg, "*" if table.kind == DATASET else None, table)
+        if output is None:
+            with read.path.open("rb") as data:
+                shutil.copyfileobj(data, sys.stdout.buffer)
+            return
+        tmp = output.with_name(output.name + ".tmp")
+        try:
+            shutil.copyfile(read.path, tmp)
+        except OSError as exc:
+            raise UsageError(f"cannot write the dump: {exc.strerror}", Location(str(output))) from None
+        tmp.replace(output)
 
 
 @cli.command(help="Run a SPARQL query on the seed graph, exactly as /sparql runs it (same guard, limits and "

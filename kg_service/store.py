@@ -20,7 +20,7 @@ import pyoxigraph as ox
 from rdflib import Dataset
 
 from .errors import InputError, Location, NotFound, QueryError
-from .formats import DATASET, RESULTS, Format, written
+from .formats import DATASET, RESULTS, Format, format_for_file, rdf_suffixes, written
 from .guard import refuse_update
 from .vocab import PREFIXES
 
@@ -28,9 +28,6 @@ if TYPE_CHECKING:
     from .backends import Backend
     from .remote import RemoteStore
 
-# file suffix -> Oxigraph format, for `serve --data FILE` and `validate FILE`
-SUFFIX_FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG, ".ttl": ox.RdfFormat.TURTLE,
-                  ".nt": ox.RdfFormat.N_TRIPLES, ".rdf": ox.RdfFormat.RDF_XML, ".owl": ox.RdfFormat.RDF_XML}
 
 
 # Which graphs form the served default graph when it is the union: every named graph, merged (a set).
@@ -131,10 +128,11 @@ class KnowledgeGraph:
     @classmethod
     def from_file(cls, path: Path, *, union_default_graph: bool = False) -> KnowledgeGraph:
         """Load any RDF dataset file, chosen by its suffix; a syntax error names the line."""
-        fmt = SUFFIX_FORMATS.get(path.suffix.lower())
-        if fmt is None:
-            raise InputError(f"unknown RDF file type {path.suffix!r}; use one of {', '.join(SUFFIX_FORMATS)}",
+        table = format_for_file(path.name)  # the one suffix table: formats.FORMATS
+        if table is None:
+            raise InputError(f"unknown RDF file type {path.suffix!r}; use one of {', '.join(rdf_suffixes())}",
                              Location(str(path)))
+        fmt = table.rdf
         base = path.resolve().as_uri()
         try:  # hashed as it is read, never held: a million quads are hundreds of megabytes of text
             version = file_version(path)

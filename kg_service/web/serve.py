@@ -39,6 +39,7 @@ def make_server(settings: Settings, kg: KnowledgeGraph, *, host: str = "127.0.0.
 
     from . import create_app
     from .server_errors import use_json_errors
+    from .wire import BoundedChannel
 
     app = create_app(settings, kg)
     app.extensions["kg_service"].pool.warm_up(kg.version)  # forks the zygote before waitress starts threads
@@ -50,6 +51,7 @@ def make_server(settings: Settings, kg: KnowledgeGraph, *, host: str = "127.0.0.
     server = create_server(app, host=host, port=port, threads=2 * pool.capacity, channel_request_lookahead=5,
                            ident="kg-service", max_request_body_size=settings.max_upload_bytes)
     use_json_errors(server)  # a body over the limit is waitress's 413: in the JSON error body too
+    server.channel_class = BoundedChannel  # and refuse at once a body or chunk over the limit (web/wire.py)
     return app, server
 
 
