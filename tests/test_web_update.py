@@ -3,6 +3,8 @@ dataset options as USING clauses, nothing fetched, and a write token honoured wh
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,10 +25,12 @@ ASK_NEW = "ASK { GRAPH <http://ex/new> { <http://ex/a> a <http://ex/Thing> } }"
 def make_client(pool, *, allow: bool = True, token: str = "", union: bool = False) -> FlaskClient:  # noqa: ANN001
     """An app serving a dataset file (as `serve --data` does), with updates allowed or not."""
     settings = Settings.from_env({}, allow_updates=allow, write_token=token, query_timeout_s=5.0)
-    with tempfile.TemporaryDirectory() as folder:
-        data = Path(folder) / "data.nq"
-        data.write_bytes(DATA)
-        kg = KnowledgeGraph.from_file(data, union_default_graph=union)
+    # The served file stays in place as long as the app: dumps of the loaded version are read from it.
+    folder = tempfile.mkdtemp(prefix="kg-update-test-")
+    atexit.register(shutil.rmtree, folder, True)
+    data = Path(folder) / "data.nq"
+    data.write_bytes(DATA)
+    kg = KnowledgeGraph.from_file(data, union_default_graph=union)
     return create_app(settings, kg, pool=pool).test_client()
 
 
