@@ -15,12 +15,13 @@ from typing import cast
 from rdflib import RDF, Graph, URIRef
 
 from .compiler import Catalogue
+from .fields import ACTOR_PREDICATES
 from .quotes import closest_passage
 from .report import Finding
 from .vocab import DKG, EVENT_CLASSES, ID, OA
 
 # What makes two reports one event: its class, its date and who took part, whatever the class calls them.
-SIDES = (DKG.participant, DKG.party, DKG.imposedBy, DKG.targets, DKG.court, DKG.defendant, DKG.plaintiff)
+SIDES = ACTOR_PREDICATES  # the field registry's actor fields
 _CLASSES = {iri: name for name, iri in EVENT_CLASSES.items()}
 _EVENT_PREFIX = str(ID) + "event/"
 

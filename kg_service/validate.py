@@ -37,7 +37,7 @@ from .mapping import Mapping, is_date_text, load_mapping, read_text_file
 from .register import register_graph
 from .report import Finding, Report
 from .settings import Settings
-from .vocab import ENTITY_GRAPH, ORG, article_iri
+from .vocab import ARTICLE_GRAPH_PREFIX, ENTITY_GRAPH, META_GRAPH, ORG, RESOLVED_GRAPH, article_iri
 
 if TYPE_CHECKING:
     from pyparsing import ParseResults
@@ -161,7 +161,20 @@ def validate_build(build: Build, shapes: Graph) -> Report:
     types = entity_types(build)
     for mapping, compiled in zip(build.mappings, build.articles, strict=True):
         findings += validate_article(build, compiled, mapping, shapes, types)
+    findings += validate_resolved(build.dataset.graph(RESOLVED_GRAPH), build.dataset.graph(META_GRAPH), shapes,
+                                  build.ontology, types)
     return Report(list(dict.fromkeys(findings)))
+
+
+def validate_resolved(resolved: Graph, meta: Graph, shapes: Graph, ontology: Graph, types: Graph) -> list[Finding]:
+    """The resolved layer as the default graph serves it (with the articles' metadata and the register's
+    types): one value per single-valued field. Results about register entities are the register's."""
+    data = Graph()
+    data += resolved
+    data += meta
+    data += types
+    own = set(resolved.subjects()) | set(meta.subjects())
+    return [f for f in shacl_findings(data, shapes, ontology) if f.focus is None or URIRef(f.focus) in own]
 
 
 def date_phrase_findings(mapping: Mapping, compiled: CompiledArticle) -> list[Finding]:
@@ -262,11 +275,14 @@ def validate_rdf(context: Context, dataset: Dataset, name: str, text: str | None
 
     Quotes are checked against `text` when given, else against the seed article they cite.
     """
-    data = Graph()
-    for s, p, o, _graph in dataset.quads((None, None, None, None)):
-        data.add((s, p, o))
-    if not data:
+    parts = _validation_parts(dataset)
+    if not any(parts):
         raise InputError("the file holds no triples: nothing to validate", Location(name))
+    if len(parts) > 1:  # a dump of ours: the default view and each article graph, each on its own
+        with context.lock:
+            found = [f for part in parts for f in _validate_part(context, part)]
+        return Report([_with_file(f, name) for f in dict.fromkeys(found)])
+    data = parts[0]
     with context.lock:
         build = context.build
         own = set(data.subjects()) - set(context.types.subjects())
@@ -277,6 +293,34 @@ def validate_rdf(context: Context, dataset: Dataset, name: str, text: str | None
         findings += unknown_iri_findings(data, catalogue_for(build.register, build.mappings), name)
         findings += duplicate_findings(data, context.known)
     return Report([_with_file(f, name) for f in dict.fromkeys(findings)])
+
+
+def _validation_parts(dataset: Dataset) -> list[Graph]:
+    """What is validated together. A dataset with a resolved layer (a dump of this service) is the
+    default view (every graph but the articles') plus each article graph on its own, as the build
+    validates it: two articles may give one event different dates, and only the resolved layer must
+    hold one. Any other RDF is validated as the union of its graphs."""
+    graphs: dict[str, Graph] = {}
+    for s, p, o, graph in dataset.quads((None, None, None, None)):
+        name = str(graph.identifier if isinstance(graph, Graph) else graph or "")
+        key = name if name.startswith(ARTICLE_GRAPH_PREFIX) else ""
+        graphs.setdefault(key, Graph()).add((s, p, o))
+    if not any(name == str(RESOLVED_GRAPH) for name in {str(g.identifier) for g in dataset.graphs()}):
+        union = Graph()
+        for part in graphs.values():
+            union += part
+        return [union]
+    default = graphs.pop("", Graph())
+    meta = Graph()
+    meta += dataset.graph(META_GRAPH)
+    return [default, *(g + meta for g in graphs.values())]
+
+
+def _validate_part(context: Context, part: Graph) -> list[Finding]:
+    own = set(part.subjects()) - set(context.types.subjects())
+    data = part + context.types
+    found = shacl_findings(data, context.shapes, context.build.ontology)
+    return [f for f in found if f.focus is None or URIRef(f.focus) in own]
 
 
 def schema_finding(error: MappingError) -> Finding:
