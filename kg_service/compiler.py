@@ -20,6 +20,7 @@ from rdflib.namespace import DCTERMS, PROV, SKOS
 from .dates import date_literal
 from .fields import (
     ADDED_EVENT,
+    ARTICLE_FIELDS,
     BOOL,
     CHOICE_VALUES,
     COUNT,
@@ -175,6 +176,11 @@ class _Compiler:
             meta.add((art, DKG.publisher, pub))
         if "published" in values:
             meta.add((art, DKG.publicationDate, date_literal(values["published"])))
+        for name in ("dateline_place", "source_agency"):  # register keys the article names
+            spec = ARTICLE_FIELDS[name]
+            if name in values and spec.predicate is not None and (target := self.ref(
+                    values[name], self.mapping.article.line_of(name), f"article.{name}", art)):
+                meta.add((art, spec.predicate, target))
         for name, prop in (("dateline", DKG.dateline), ("date_note", DKG.dateNote)):
             if name in values:
                 meta.add((art, prop, Literal(values[name], lang="en")))

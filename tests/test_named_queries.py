@@ -60,6 +60,9 @@ CASES = [
         ("Lee Byung-kee", A4), ("Lee Byung-ki", A2)}),
     ("post-holder-on-date", {}, ("name",), {("Toshimitsu Motegi",), ("Chung Eui-yong",)}),
     ("post-holder-on-date", {"on": "2023-02-18"}, ("name",), {("Park Jin",), ("Yoshimasa Hayashi",)}),
+    # JoongAng Daily: Yoon sworn in on 10 May 2022 (the register gives no end: "possible", not asserted)
+    ("post-holder-on-date", {"role": "id:role/president", "on": "2023-05-07"}, ("name",), {("Yoon Suk Yeol",)}),
+    ("post-holder-on-date", {"role": "id:role/prime-minister", "on": "2023-05-07"}, ("name",), {("Fumio Kishida",)}),
     # Ihara's and Takizaki's first days are not known: both could have held the post, neither is asserted.
     ("post-holder-on-date", {"role": "id:role/director-general-asian-oceanian-affairs", "on": "2014-02-18"},
      ("name", "certainty"), {("Junichi Ihara", "possible"), ("Shigeki Takizaki", "possible")}),

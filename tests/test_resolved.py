@@ -201,3 +201,50 @@ def test_the_served_default_graph_is_not_the_union(kg):
                          ox.Literal("2021-09-22", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")),
                          ox.DefaultGraph())
     assert in_default not in kg.store
+
+
+def test_articles_name_their_upstream_agency_and_dateline_place(kg):
+    found = {(r["a"].rsplit("/", 1)[-1], r["p"].rsplit("#", 1)[-1], r["o"].rsplit("/", 1)[-1]) for r in rows(
+        kg, "SELECT ?a ?p ?o { ?a dkg:upstreamSource|dkg:datelinePlace ?o ; ?p ?o }")}
+    # 002: "According to Yonhap News Agency"; 003: "According to Kyodo News Agency"; 004: "SEOUL", "Kyodo"
+    assert found == {("002_0de9fc94b8e59320", "upstreamSource", "yonhap"),
+                     ("003_11110d5589b8cc2d", "upstreamSource", "kyodo"),
+                     ("004_fe33916f0645b2f3", "upstreamSource", "kyodo"),
+                     ("004_fe33916f0645b2f3", "datelinePlace", "seoul")}
+
+
+def test_a_paraphrased_quote_is_flagged(kg):
+    # Korea Herald 2014-02-13: Kerry said "put history behind them and move the relationship forward"
+    found = rows(kg, "SELECT ?s { ?s dkg:paraphrase true }")
+    assert [r["s"] for r in found] == [str(mint("statement", "004_fe33916f0645b2f3", "kerry-put-history-behind"))]
+
+
+def test_sub_events_and_the_dispute_they_belong_to(kg):
+    assert values(kg, "2023-05-07-leaders-dinner-toast", "partOf") == {EV + "leaders-meeting-in-article-000"}
+    # asiatoday: Yoon and Kishida held the summit in Seoul on 7 May 2023 (article 000 names no one)
+    assert values(kg, "leaders-meeting-in-article-000", "date") == {"2023-05-07"}
+    assert values(kg, "leaders-meeting-in-article-000", "participant") == {
+        str(mint("person", "yoon-suk-yeol")), str(mint("person", "fumio-kishida"))}
+    assert rows(kg, f"SELECT ?c {{ <{EV}2019-korea-japan-trade-dispute> a ?c }}") == [{"c": str(DKG.Dispute)}]
+
+
+def test_every_event_has_a_status(kg):
+    missing = rows(kg, "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+                       "SELECT ?e { ?e a ?c . ?c rdfs:subClassOf dkg:Event FILTER NOT EXISTS { ?e dkg:status ?s } }")
+    assert missing == []
+
+
+def test_a_correction_value_of_the_wrong_type_is_reported_at_its_line(tmp_path: Path):
+    from kg_service.errors import MappingErrors
+    from kg_service.mapping import load_mapping
+
+    source = (Path(__file__).resolve().parents[1] / "seeds" / "002_0de9fc94b8e59320.yaml").read_text("utf-8")
+    bad = source.replace("    correct: not-held\n", "    correct: not held\n", 1)
+    assert bad != source
+    path = tmp_path / "002_0de9fc94b8e59320.yaml"
+    path.write_text(bad, "utf-8")
+    with pytest.raises(MappingErrors) as caught:
+        load_mapping(path)
+    line = bad.splitlines().index("    correct: not held") + 1
+    assert [(e.location.line, e.location.field) for e in caught.value.errors] == [(line, "corrections[2].correct")]
+    assert "not one of: held, planned, expected, not-held" in str(caught.value.errors[0])
