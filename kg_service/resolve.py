@@ -47,6 +47,8 @@ for _specs in (COMMON_EVENT_FIELDS, *EVENT_FIELDS.values(), STATEMENT_FIELDS):
             SPECS.setdefault(_spec.predicate, _spec)
 # Statement claims are three triples the registry's `claim` field stands for; they resolve as one value each.
 CLAIM_PARTS = (DKG.claimSubject, DKG.claimObject)
+# The properties the resolved layer carries (a field whose value only its article can give stays there).
+RESOLVED_PROPERTIES = frozenset({*(p for p, spec in SPECS.items() if spec.rule != OWN), *CLAIM_PARTS})
 STATUS_ORDER = (DKG.Held, DKG.NotHeld, DKG.Planned, DKG.Expected)
 SUBJECT_CLASSES = frozenset((*EVENT_CLASSES.values(), DKG.Statement))
 
@@ -77,17 +79,19 @@ def resolve(articles: Iterable[CompiledArticle]) -> Graph:
         _collect(subjects, compiled.graph, Source(compiled.graph_iri), into="said")
         for correction in compiled.corrections.subjects(RDF.type, DKG.Correction):
             _correction(subjects, compiled, URIRef(str(correction)))
-    out = Graph()
+    out: list[tuple[Node, Node, Node]] = []  # added at once: rdflib's add per triple is the cost here
     for subject, claims in sorted(subjects.items()):
         if not claims.types:  # a correction about an entity or a statement no article describes
             continue
         for cls in sorted(claims.types):
-            out.add((subject, RDF.type, cls))
+            out.append((subject, RDF.type, cls))
         for source in claims.sources.values():
-            out.add((subject, PROV.wasDerivedFrom, source.iri))
+            out.append((subject, PROV.wasDerivedFrom, source.iri))
         for prop in sorted(set(claims.said) | set(claims.corrected)):
             _resolve_field(out, subject, prop, claims)
-    return out
+    graph = Graph()
+    graph.addN((s, p, o, graph) for s, p, o in out)
+    return graph
 
 
 def _collect(subjects: dict[URIRef, Claims], graph: Graph, source: Source, *, into: str) -> None:
@@ -97,10 +101,12 @@ def _collect(subjects: dict[URIRef, Claims], graph: Graph, source: Source, *, in
         claims = subjects.setdefault(subject, Claims())
         claims.types.add(URIRef(str(cls)))
         claims.sources[source.iri] = source
-        for prop in {*SPECS, *CLAIM_PARTS}:
-            values = _sorted(graph.objects(subject, prop))
-            if values and SPECS.get(prop, FieldSpec("key")).rule != OWN:
-                getattr(claims, into).setdefault(prop, []).append((source, values))
+        said: dict[URIRef, list[Node]] = {}
+        for prop, value in graph.predicate_objects(subject):  # one scan per subject, not one per property
+            if prop in RESOLVED_PROPERTIES:
+                said.setdefault(URIRef(str(prop)), []).append(value)
+        for prop, values in said.items():
+            getattr(claims, into).setdefault(prop, []).append((source, _sorted(values)))
 
 
 def _correction(subjects: dict[URIRef, Claims], compiled: CompiledArticle, node: URIRef) -> None:
@@ -118,7 +124,7 @@ def _correction(subjects: dict[URIRef, Claims], compiled: CompiledArticle, node:
         subjects.setdefault(subject, Claims()).corrected.setdefault(prop, []).append((source, values))
 
 
-def _resolve_field(out: Graph, subject: URIRef, prop: URIRef, claims: Claims) -> None:
+def _resolve_field(out: list[tuple[Node, Node, Node]], subject: URIRef, prop: URIRef, claims: Claims) -> None:
     spec = SPECS.get(prop, FieldSpec("key"))
     if prop in claims.corrected:
         said = claims.corrected[prop]
@@ -129,12 +135,12 @@ def _resolve_field(out: Graph, subject: URIRef, prop: URIRef, claims: Claims) ->
         chosen = _choose(spec, said)
         rank = DKG.Agreed
     if chosen is None:  # sources disagree and nothing settles it: a marker and each competing claim
-        out.add((subject, DKG.disputed, prop))
+        out.append((subject, DKG.disputed, prop))
         for value in _sorted({v for _, values in said for v in values}):
             _record(out, subject, prop, value, DKG.Disputed, [s for s, vs in said if value in vs])
         return
     for value in chosen:
-        out.add((subject, prop, value))
+        out.append((subject, prop, value))
         backing = [s for s, vs in said if value in vs or (spec.rule == PRECISE and _agree(str(value), vs))]
         _record(out, subject, prop, value, rank, backing)
 
@@ -175,18 +181,19 @@ def _agree(best: str, values: list[Node]) -> bool:
     return any(best.startswith(str(v)) for v in values)
 
 
-def _record(out: Graph, subject: URIRef, prop: URIRef, value: Node, rank: URIRef, backing: list[Source]) -> None:
+def _record(out: list[tuple[Node, Node, Node]], subject: URIRef, prop: URIRef, value: Node, rank: URIRef,
+            backing: list[Source]) -> None:
     node = value_node(subject, prop, value)
-    out.add((subject, DKG.resolution, node))
-    out.add((node, RDF.type, DKG.ResolvedValue))
-    out.add((node, RDF.subject, subject))
-    out.add((node, RDF.predicate, prop))
-    out.add((node, RDF.object, value))
-    out.add((node, DKG.rank, rank))
+    out.append((subject, DKG.resolution, node))
+    out.append((node, RDF.type, DKG.ResolvedValue))
+    out.append((node, RDF.subject, subject))
+    out.append((node, RDF.predicate, prop))
+    out.append((node, RDF.object, value))
+    out.append((node, DKG.rank, rank))
     for source in backing:
-        out.add((node, PROV.wasDerivedFrom, source.iri))
+        out.append((node, PROV.wasDerivedFrom, source.iri))
         if source.url is not None:
-            out.add((node, DCTERMS.source, source.url))
+            out.append((node, DCTERMS.source, source.url))
 
 
 def value_node(subject: URIRef, prop: URIRef, value: Node) -> URIRef:

@@ -87,8 +87,11 @@ CASES = [
         ("Historical issues", "South Korea", "Japan", A3)}),
     # nna.jp: the three-item controls in force 4 July 2019, lifted 23 March 2023 (newsrebeat); the white-list
     # removal in force 28 August 2019, ended 21 July 2023 (KBS)
-    ("trade-measures", {}, ("imposer", "target", "products", "effective", "end"), {
-        ("Japan", "South Korea", "fluorinated polyimide, hydrogen fluoride, resist", "2019-07-04", "2023-03-23"),
+    # fluoridealert (Yomiuri, 4 July 2019): hydrogen fluoride, fluorinated polyimide and resist
+    ("trade-measures", {}, ("imposer", "target", "product", "effective", "end"), {
+        ("Japan", "South Korea", "fluorinated polyimide", "2019-07-04", "2023-03-23"),
+        ("Japan", "South Korea", "hydrogen fluoride", "2019-07-04", "2023-03-23"),
+        ("Japan", "South Korea", "resist", "2019-07-04", "2023-03-23"),
         ("Japan", "South Korea", "", "2019-08-28", "2023-07-21")}),
     ("in-force-on-date", {"on": "2019-09-01"}, ("event",), {
         (E + "2019-07-japan-export-controls",), (E + "2019-08-28-japan-white-list-removal",),
@@ -100,7 +103,7 @@ CASES = [
     ("agreements", {}, ("agreement", "date"), {(E + "2015-12-28-comfort-women-agreement", "2015-12-28")}),
     # efe.com (Nippon Steel, 4 plaintiffs, 100 million won), Japan Times 2018-11-29 (Mitsubishi Heavy Industries),
     # nippon.com (Government of Japan, 12 plaintiffs, 100 million won each)
-    ("rulings", {}, ("ruling", "date", "court", "defendants", "count", "award"), {
+    ("rulings", {}, ("ruling", "date", "court", "defendant", "count", "award"), {
         (E + "2018-10-30-supreme-court-forced-labour-ruling", "2018-10-30", "Supreme Court of Korea", "Nippon Steel",
          "4", "100000000"),
         (E + "2018-later-forced-labour-rulings", "2018-11-29", "Supreme Court of Korea", "Mitsubishi Heavy Industries",
