@@ -13,7 +13,8 @@ Every resolved value is traceable: beside the plain triple a `dkg:ResolvedValue`
 `rdf:Statement` and a `prov:Entity`) names it by `rdf:subject`/`rdf:predicate`/`rdf:object`, carries a
 `dkg:rank` (`dkg:Corrected`, `dkg:Agreed`, `dkg:Disputed` for each competing claim) and
 `prov:wasDerivedFrom` the article graphs or the correction it rests on, the correction with its
-published source (`dcterms:source`). Runs after all articles are compiled (build.py), before validation.
+published source (`dcterms:source`), and `dkg:overrules` the article graphs whose claim a correction
+overrules. Runs after all articles are compiled (build.py), before validation.
 """
 
 from __future__ import annotations
@@ -139,10 +140,14 @@ def _resolve_field(out: list[tuple[Node, Node, Node]], subject: URIRef, prop: UR
         for value in _sorted({v for _, values in said for v in values}):
             _record(out, subject, prop, value, DKG.Disputed, [s for s, vs in said if value in vs])
         return
+    overruled = [s for s, vs in claims.said.get(prop, []) if rank == DKG.Corrected and not (
+        set(vs) <= set(chosen) or (spec.rule == PRECISE and all(_agree(str(c), vs) for c in chosen)))]
     for value in chosen:
         out.append((subject, prop, value))
         backing = [s for s, vs in said if value in vs or (spec.rule == PRECISE and _agree(str(value), vs))]
         _record(out, subject, prop, value, rank, backing)
+        for source in overruled:  # the article graphs whose claim the correction overrules
+            out.append((value_node(subject, prop, value), DKG.overrules, source.iri))
 
 
 def _choose(spec: FieldSpec, said: list[tuple[Source, list[Node]]]) -> list[Node] | None:

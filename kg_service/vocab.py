@@ -135,6 +135,7 @@ class DKG(DefinedNamespace):
     resolution: URIRef
     rank: URIRef
     disputed: URIRef
+    overrules: URIRef
     Corrected: URIRef
     Agreed: URIRef
     Disputed: URIRef

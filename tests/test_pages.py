@@ -56,6 +56,20 @@ def test_home_answers_when_the_foreign_ministers_last_met(client: FlaskClient) -
     assert "political decision" in answer[:2000]
 
 
+def test_home_explains_the_resolved_default_graph_and_the_article_graphs(client: FlaskClient,
+                                                                         kg: KnowledgeGraph) -> None:
+    body = html(client, "/")
+    section = body[body.index('id="resolved-default-graph"'):]
+    section = section[:section.index("</section>")]
+    assert "2017-09-22" in section and "2021-09-22" in section and "graph:union" in section
+    assert 'href="/queries/source-claims-and-known"' in section
+    # the two examples the page shows answer as it says
+    event = "<https://w3id.org/kg-service/id/event/2017-09-22-san-francisco-statue-unveiling>"
+    known = [r["d"].value for r in kg.query(f"SELECT ?d {{ {event} <{DKG}date> ?d }}")]
+    said = [r["d"].value for r in kg.query(f"SELECT ?d {{ GRAPH ?g {{ {event} <{DKG}date> ?d }} }}")]
+    assert known == ["2017-09-22"] and "2021-09-22" in said
+
+
 def test_home_shows_counts_articles_and_the_endpoint(client: FlaskClient, kg: KnowledgeGraph) -> None:
     body = html(client, "/")
     meetings = next(iter(kg.query(f"SELECT (COUNT(DISTINCT ?m) AS ?n) {{ ?m a <{DKG}Meeting> }}")))["n"].value

@@ -111,6 +111,18 @@ def test_a_resolved_value_traces_to_its_correction_and_published_source(kg):
                                 "san-francisco-unveils-comfort-women-memorial/"}]
 
 
+def test_an_article_claim_is_linked_to_the_correction_that_overrules_it(kg):
+    found = rows(kg, f"""SELECT ?said ?known ?correction {{
+        GRAPH ?g {{ <{EV}{STATUE}> dkg:date ?said }}
+        ?r dkg:overrules ?g ; rdf:subject <{EV}{STATUE}> ; rdf:predicate dkg:date ; rdf:object ?known ;
+           prov:wasDerivedFrom ?correction }}""")
+    assert found == [{"said": "2021-09-22", "known": "2017-09-22",
+                      "correction": str(mint("correction", "001_41fee706fa7e4dab", STATUE, "date"))}]
+    # a less precise claim that agrees is not overruled: 2019 (000) and 2019-07 (001) against 2019-07-01
+    assert rows(kg, f"SELECT ?g {{ <{EV}2019-07-japan-export-controls#date-2019-07-01> dkg:overrules ?g }}") == []
+    assert rows(kg, f"SELECT ?s {{ <{EV}2019-07-japan-export-controls#date-2019-07-01> rdf:subject ?s }}") != []
+
+
 def test_an_agreed_value_traces_to_every_article_that_gives_it(kg):
     found = {r["from"] for r in rows(kg, f"""SELECT ?from {{
         <{EV}2015-12-28-comfort-women-agreement> dkg:resolution ?r .
