@@ -453,7 +453,11 @@ def correction_value(reader: SchemaReader, entry: Entry, where: str) -> None:
     `date`, keys for `participants`, a choice for `status`, a whole event (without quotes: a
     correction has its published source instead) for `field: event`. A field the registry does not
     know (an entity's label, 'identity') keeps its value as text. Errors go to `reader`."""
-    if "correct" not in entry.values or "field" not in entry.values:
+    if "correct" not in entry.values:  # written but empty (`correct:`): the reader kept nothing
+        if "correct" in entry.lines:
+            reader.error(entry.line_of("correct"), f"{where}.correct", "expected a value, got nothing")
+        return
+    if "field" not in entry.values:
         return
     raw, name, line = entry.values["correct"], entry.values["field"], entry.line_of("correct")
     here = f"{where}.correct"

@@ -9,11 +9,14 @@ each case), never from the graph.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyshacl import validate as shacl_validate
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import SH
@@ -260,3 +263,39 @@ def test_a_correction_value_of_the_wrong_type_is_reported_at_its_line(tmp_path: 
     line = bad.splitlines().index("    correct: not held") + 1
     assert [(e.location.line, e.location.field) for e in caught.value.errors] == [(line, "corrections[2].correct")]
     assert "not one of: held, planned, expected, not-held" in str(caught.value.errors[0])
+
+
+_SCALARS = st.one_of(st.text(max_size=30), st.integers(-5, 10**9), st.booleans(), st.none(),
+                     st.sampled_from(["2019-07-04", "2021-02-30", "not-held", "held", "japan", "PT35M", "[a, b]"]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                         st.dictionaries(st.sampled_from(
+                                                             ["class", "label", "status", "date", "id", "x"]),
+                                                             inner, max_size=4)), max_leaves=8)
+
+
+@settings(max_examples=120, deadline=None)
+@given(field=st.sampled_from(["date", "participants", "status", "plaintiff_count", "products", "event", "level",
+                              "award_per_plaintiff", "duration", "identity", "paraphrase", "place"]),
+       value=_VALUES)
+def test_any_correction_value_is_typed_or_reported_at_its_line(field: str, value: object) -> None:
+    from ruamel.yaml import YAML
+
+    from kg_service.errors import MappingErrors
+    from kg_service.mapping import Entry, load_mapping
+
+    source = (Path(__file__).resolve().parents[1] / "seeds" / "003_11110d5589b8cc2d.yaml").read_text("utf-8")
+    stream = io.StringIO()
+    YAML(typ="safe", pure=True).dump([{"subject": "2021-03-blinken-visit-seoul", "field": field, "correct": value,
+                                       "source": "https://example.org/s"}], stream)
+    text = source + "".join("  " + line + "\n" for line in stream.getvalue().splitlines())
+    path = Path("003_11110d5589b8cc2d.yaml")
+    try:
+        mapping = load_mapping(path, text)
+    except MappingErrors as exc:
+        assert all(e.location.line and e.location.line > source.count("\n") for e in exc.errors), exc.errors
+        return
+    correct = mapping.corrections[-1].values["correct"]
+    if field == "event":
+        assert isinstance(correct, Entry) and correct.values["id"] == "2021-03-blinken-visit-seoul"
+    else:
+        assert isinstance(correct, (str, tuple, int, float, bool)), correct
