@@ -18,9 +18,10 @@ from rdflib.namespace import SKOS
 from .vocab import DKG, EVENT_CLASSES, LEVELS, MODES, STATUSES
 
 # Field types. Each names how a value is read and checked; the compiler turns each into RDF.
-KEY, KEYS, TEXT, TEXTS, DATE, DURATION, COUNT, DECIMAL, BOOL, QUOTES, CHOICE = (
-    "key", "keys", "text", "texts", "date", "duration", "count", "decimal", "bool", "quotes", "choice")
-MANY = frozenset({KEYS, TEXTS, QUOTES})
+KEY, KEYS, TEXT, TEXTS, DATE, DURATION, COUNT, DECIMAL, BOOL, QUOTES, CHOICE, URL, URLS, WIKIDATA, DISTINCT = (
+    "key", "keys", "text", "texts", "date", "duration", "count", "decimal", "bool", "quotes", "choice", "url", "urls",
+    "wikidata", "distinct")
+MANY = frozenset({KEYS, TEXTS, QUOTES, URLS, DISTINCT})
 
 # How the resolver chooses one value among the sources' (a correction always wins):
 PRECISE = "precise"  # dates: the most precise value all sources agree on; 2019 and 2019-07-01 agree
@@ -82,6 +83,9 @@ COMMON_EVENT_FIELDS = {
     "part_of": _f(KEY, DKG.partOf, help="the event this one is an agenda item or sub-event of"),
     "agenda": _f(TEXTS, DKG.agendaItem, help="the items on a meeting's agenda, in the article's words"),
     "evidence": _f(QUOTES, DKG.evidence, required=True, help="exact quotes from the article text", resolve=OWN),
+    # written by the compiler as owl:differentFrom plus an editorial note (compiler.event)
+    "distinct_from": _f(DISTINCT, help="known events this one is not, though it looks like them: "
+                                       "[{id: EVENT, reason: TEXT}]"),
 }
 EVENT_FIELDS: dict[str, dict[str, FieldSpec]] = {
     "Meeting": {"level": _f(CHOICE, DKG.level, choices=tuple(LEVELS)),
@@ -114,7 +118,7 @@ CORRECTION_FIELDS = {
     "stated": _f(TEXT, help="what the article says (omit when it says nothing)"),
     "correct": _f("correction", required=True,
                   help="what published sources say, typed as the field is (a date, keys, a status...)"),
-    "source": _f(TEXT, required=True, help="URL of the source"), "note": _f(TEXT),
+    "source": _f(URL, required=True, help="URL of the source"), "note": _f(TEXT),
 }
 ARTICLE_FIELDS = {
     "text": _f(TEXT, required=True, help="file name of the verbatim text, beside the mapping"),
