@@ -26,7 +26,7 @@ import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
 from rdflib import RDF, Dataset, Graph, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
-from rdflib.namespace import RDFS, SH, SKOS
+from rdflib.namespace import OWL, RDFS, SH, SKOS
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.sparql import Query
@@ -372,7 +372,13 @@ def validate_rdf(context: Context, dataset: Dataset, name: str, text: str | None
         findings += [f for f in found if f.focus is None or URIRef(f.focus) in own]
     findings += quote_findings(union, (lambda _a: text) if text is not None else context.text_of, name)
     findings += unknown_iri_findings(union, catalogue_for(build.register, build.mappings), name)
-    findings += duplicate_findings(collect_events(union, {}, name), context.known)
+    # events the input declares distinct (owl:differentFrom, from a mapping's distinct_from), either way round
+    distinct: dict[URIRef, set[URIRef]] = {}
+    for one, other in union.subject_objects(OWL.differentFrom):
+        if isinstance(one, URIRef) and isinstance(other, URIRef):
+            distinct.setdefault(one, set()).add(other)
+            distinct.setdefault(other, set()).add(one)
+    findings += duplicate_findings(collect_events(union, {}, name), context.known, distinct)
     given = sorted(g.rsplit("/", 1)[-1] for g in graphs if g in _CONTEXT_GRAPHS)
     used = (f"the served dataset's graph:meta ({len(set(build.dataset.graph(META_GRAPH).subjects(RDF.type)))} "
             f"articles), the register's types from graph:entities ({len(set(context.types.subjects()))} "
