@@ -74,7 +74,7 @@ def build(verbose: bool) -> None:
 
 
 @cli.command(help="Write the whole graph. Dataset formats keep the named graphs; Turtle, N-Triples and "
-             "RDF/XML get the union of all graphs.")
+             "RDF/XML get the default graph (for the seeds: what is known, the resolved layer with the register).")
 @click.option("--format", "fmt", type=click.Choice(names(DATASET, GRAPH)), default="trig", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file to write (default stdout)")
 def dump(fmt: str, output: Path | None) -> None:
@@ -182,7 +182,8 @@ def read_result(body: bytes, fmt: Format):  # noqa: ANN201 - a results.QueryResu
 
 
 @cli.command(help="Serve the graph over HTTP (SPARQL 1.1 Protocol, Graph Store reads, dumps) with waitress. "
-             "Without --data it serves the seeds, with the union of the named graphs as the default graph.")
+             "Without --data it serves the seeds; their default graph is what is known (the resolved layer, "
+             "register, metadata, corrections, ontology), each article's claims stay in its named graph.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=8000, show_default=True, type=int, help="port to listen on")
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),

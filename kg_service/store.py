@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +21,9 @@ from rdflib import Dataset
 
 from .errors import InputError, Location, NotFound, QueryError
 from .formats import DATASET, RESULTS, Format, format_for_file, rdf_suffixes, written
-from .guard import refuse_update
-from .vocab import PREFIXES
+from .guard import TOKEN, refuse_update
+from .vocab import ARTICLE_GRAPH_PREFIX, DEFAULT_GRAPHS, PREFIXES, RESOLVED_GRAPH, UNION_GRAPH
+from .vocab import GRAPH as GRAPH_NS
 
 if TYPE_CHECKING:
     from .backends import Backend
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
 
 
 
-# Which graphs form the served default graph when it is the union: every named graph, merged (a set).
-UNION_INTO_DEFAULT = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
 
 
 def dataset_nquads(dataset: Dataset) -> bytes:
@@ -42,6 +41,66 @@ def dataset_nquads(dataset: Dataset) -> bytes:
         warnings.filterwarnings("ignore", "Dataset.contexts is deprecated", DeprecationWarning)
         data = dataset.serialize(format="nquads", encoding="utf-8")
     return b"\n".join(sorted(line for line in data.splitlines() if line.strip())) + b"\n"
+
+
+def default_graph_quads(quads: Iterable[ox.Quad], *, resolved: bool) -> Iterator[ox.Quad]:
+    """The quads that form the served default graph, moved into it. With a resolved layer (the seeds,
+    or a dump of them: `resolved`), the default graph is what is known, vocab.DEFAULT_GRAPHS, and the
+    article graphs stay named only; any other dataset gets the union of its named graphs.
+    This is the one place that decides which graphs form the default graph."""
+    chosen = {ox.NamedNode(str(g)) for g in DEFAULT_GRAPHS}
+    return (ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads
+            if not isinstance(q.graph_name, ox.DefaultGraph) and (not resolved or q.graph_name in chosen))
+
+
+def default_graph_update(*, resolved: bool) -> str:
+    """The same choice as `default_graph_quads`, as an update the engine runs in place (several times
+    faster than a loop over the quads in Python).
+
+    >>> default_graph_update(resolved=False)
+    'INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }'
+    """
+    if not resolved:
+        return "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+    graphs = " ".join(f"<{g}>" for g in DEFAULT_GRAPHS)
+    return f"INSERT {{ ?s ?p ?o }} WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+
+
+def from_union(text: str, graphs: list[str]) -> str:
+    """`FROM graph:union` in a query's text made `FROM` each article graph: the union by name, as a
+    dataset over the article graphs rather than a copy. Only FROM clauses change (tokens, not text, so a
+    string or comment naming the union is left alone).
+
+    >>> from_union("SELECT * FROM <https://w3id.org/kg-service/graph/union> { ?s ?p ?o }", ["urn:a", "urn:b"])
+    'SELECT * FROM <urn:a> FROM <urn:b> { ?s ?p ?o }'
+    >>> from_union("PREFIX g: <https://w3id.org/kg-service/graph/> SELECT * FROM g:union {}", ["urn:a"])
+    'PREFIX g: <https://w3id.org/kg-service/graph/> SELECT * FROM <urn:a> {}'
+    """
+    prefixes: dict[str, str] = {}
+    tokens = [m for m in TOKEN.finditer(text) if m.lastgroup != "comment"]
+    out, last = [], 0
+    for before, token, after in zip(tokens, tokens[1:], tokens[2:], strict=False):
+        if before.group().upper() == "PREFIX" and token.lastgroup == "pname" and after.lastgroup == "iri":
+            prefixes[token.group()[:-1]] = after.group()[1:-1]
+    for before, token in zip(tokens, tokens[1:], strict=False):
+        if before.group().upper() != "FROM":
+            continue
+        name = token.group()[1:-1] if token.lastgroup == "iri" else None
+        if token.lastgroup == "pname":
+            prefix, _, local = token.group().partition(":")
+            name = prefixes.get(prefix, "\x00") + local
+        if name == str(UNION_GRAPH):
+            out.append(text[last:before.start()])
+            out.append(" ".join(f"FROM <{g}>" for g in graphs) or f"FROM <{name}>")
+            last = token.end()
+    return "".join(out) + text[last:]
+
+
+def has_resolved_layer(data: ox.Store | ox.Dataset) -> bool:
+    graph = ox.NamedNode(str(RESOLVED_GRAPH))
+    if isinstance(data, ox.Store):
+        return data.contains_named_graph(graph)
+    return any(True for _ in data.quads_for_graph_name(graph))
 
 
 def content_version(data: bytes) -> str:
@@ -78,7 +137,7 @@ class KnowledgeGraph:
         self._quads = quads
         self._size = len(store) if materialise and size is None else size
         if materialise:  # in the engine: several times faster than a loop over the quads in Python
-            store.update(UNION_INTO_DEFAULT)
+            store.update(default_graph_update(resolved=has_resolved_layer(store)))
         self.union_default_graph = union_default_graph
         self.version = version
         if backend is None:
@@ -155,6 +214,10 @@ class KnowledgeGraph:
         kg.data_file = path
         return kg
 
+    def article_graphs(self) -> list[str]:
+        """The article graphs, in order: what the name `graph:union` stands for."""
+        return [g for g in self.graph_names() if g.startswith(ARTICLE_GRAPH_PREFIX)]
+
     def query(self, text: str, *, default_graphs: Iterable[str] = (), named_graphs: Iterable[str] = (),
               bindings: Mapping[str, ox.NamedNode | ox.BlankNode | ox.Literal] | None = None,
               base_iri: str | None = None) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
@@ -166,6 +229,9 @@ class KnowledgeGraph:
         resolves the query's relative IRIs.
         """
         options: dict[str, Any] = {"base_iri": base_iri}  # keyword arguments of ox.Store.query
+        default_graphs = self._expand_union(default_graphs)
+        if str(UNION_GRAPH)[len(str(GRAPH_NS)):] in text:  # cheap test first: the name must be in the text
+            text = from_union(text, self.article_graphs())
         if default_graphs:
             options["default_graph"] = [ox.NamedNode(iri) for iri in default_graphs]
         if named_graphs:
@@ -180,6 +246,15 @@ class KnowledgeGraph:
         except RuntimeError as exc:  # pyoxigraph's evaluation errors (an unsupported function, ...)
             raise QueryError(f"the query cannot be evaluated: {exc}", Location(field="query")) from None
 
+    def _expand_union(self, graphs: Iterable[str]) -> list[str]:
+        """`graph:union` in a dataset spec (default-graph-uri, FROM) stands for every article graph: a
+        dataset over the article graphs, not a second copy of them in the store."""
+        graphs = list(graphs)
+        if str(UNION_GRAPH) not in graphs:
+            return graphs
+        return list(dict.fromkeys(g for name in graphs
+                                  for g in (self.article_graphs() if name == str(UNION_GRAPH) else [name])))
+
     def dump(self, fmt: Format) -> bytes:
         """The whole dataset in `fmt`; a graph-only format gets the union of all graphs."""
         if fmt.oxigraph is None or fmt.kind == RESULTS:
@@ -191,14 +266,18 @@ class KnowledgeGraph:
     def triples(self, name: str | None) -> list[ox.Triple]:
         """The triples of named graph `name`, or of the default graph as served (the union if so set),
         with their datatypes exactly as loaded. Raises NotFound for an unknown graph name."""
-        if name is not None:
+        if name is not None and name != str(UNION_GRAPH):
             graph = ox.NamedNode(name)
             if not any(True for _ in self.quads.quads_for_graph_name(graph)):
                 raise NotFound(f"no graph named <{name}>", Location(field="graph"))
             return [q.triple for q in self.quads.quads_for_graph_name(graph)]
+        if name is not None and name == str(UNION_GRAPH):
+            return list(dict.fromkeys(q.triple for g in self.article_graphs()
+                                      for q in self.quads.quads_for_graph_name(ox.NamedNode(g))))
         if not self.union_default_graph:
             return [q.triple for q in self.quads.quads_for_graph_name(ox.DefaultGraph())]
-        return list(dict.fromkeys(q.triple for q in self.quads))
+        quads = self.quads
+        return list(dict.fromkeys(q.triple for q in default_graph_quads(quads, resolved=has_resolved_layer(quads))))
 
     def graph_names(self) -> list[str]:
         return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))

@@ -30,7 +30,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .errors import InputError, Location
-from .store import KnowledgeGraph
+from .store import KnowledgeGraph, default_graph_quads, has_resolved_layer
 
 MARKER = "kg-service.json"
 STORE_DIR = "oxigraph"
@@ -158,9 +158,8 @@ def _write(folder: Path, data: bytes, *, source: str, version: str, union_defaul
         store.bulk_load(path=exact, format=ox.RdfFormat.N_QUADS)
         size = len(store)
         if union_default_graph:
-            store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
-                              for q in ox.parse(path=exact, format=ox.RdfFormat.N_QUADS)
-                              if not isinstance(q.graph_name, ox.DefaultGraph))
+            store.bulk_extend(default_graph_quads(ox.parse(path=exact, format=ox.RdfFormat.N_QUADS),
+                                                  resolved=has_resolved_layer(store)))
         store.flush()
         store.optimize()
         del store  # closes RocksDB before anyone opens it read-only
