@@ -49,7 +49,8 @@ def make_server(settings: Settings, kg: KnowledgeGraph, *, host: str = "127.0.0.
     # waitress's queue, before it even reached the worker pool's light lane.
     pool = app.extensions["kg_service"].pool
     server = create_server(app, host=host, port=port, threads=2 * pool.capacity, channel_request_lookahead=5,
-                           ident="kg-service", max_request_body_size=settings.max_upload_bytes)
+                           ident="kg-service", max_request_body_size=settings.max_upload_bytes,
+                           server_name=host)  # waitress's default, waitress.invalid, would name generated URLs
     use_json_errors(server)  # a body over the limit is waitress's 413: in the JSON error body too
     server.channel_class = BoundedChannel  # and refuse at once a body or chunk over the limit (web/wire.py)
     return app, server
