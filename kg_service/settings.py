@@ -35,6 +35,8 @@ class Settings:
                                     "updates only where KG_ALLOW_UPDATES opens them (on 127.0.0.1)")
     max_upload_bytes: int = _setting(2_000_000, "largest request body accepted (any POST), in bytes")
     max_query_chars: int = _setting(100_000, "longest SPARQL query text /sparql accepts, in characters")
+    dataset_name: str = _setting("ds", "the dataset name in Fuseki-style URLs (/NAME/sparql, /NAME/query, "
+                                       "/NAME/update, /NAME/data, /NAME/get), for clients set up for Fuseki")
     allow_updates: bool = _setting(False, "accept SPARQL Update on /sparql (only for a --data dataset without the "
                                           "union default graph; with a write token set, updates need it too)")
 

@@ -3,9 +3,9 @@
 `create_app(settings, kg)` builds nothing at import time. Every error leaves as a JSON body
 (`KgError.as_dict()`) or plain text, with the status its cause decides; anything unexpected is a
 500 with a generic message and the traceback in the log only. Every response allows any origin
-(CORS): the service is a public read-only endpoint. One log line per request carries method, path,
-status, milliseconds and a short hash of the query, so slow queries can be found without logging
-their text.
+(CORS, see `cors`): the service is a public endpoint, and the write token is a header, not a cookie.
+One log line per request carries method, path, status, milliseconds and a short hash of the query,
+so slow queries can be found without logging their text.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from ..errors import KgError
 from ..settings import Settings
 from ..store import KnowledgeGraph
+from .cors import add_cors
 from .state import Service, service
 from .workers import WorkerPool
 
@@ -32,9 +33,11 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     """The app serving `kg` (the built seeds when None). `pool` lets tests share one worker pool
     between many apps; otherwise the app starts its own (`Settings.query_workers`, default 2)."""
     from . import (
+        aliases,
         article_page,
         describe,
         entity,
+        graph_store,
         graphs,
         home,
         named,
@@ -59,8 +62,8 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     # Werkzeug answers 413 for a larger body before a view reads it (form, query or upload).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.extensions["kg_service"] = Service(settings, kg, pool)
-    for module in (sparql, describe, graphs, named, ops, pages, validation, home, entity, article_page, query_page,
-                   timeline):
+    for module in (sparql, describe, graphs, graph_store, named, ops, pages, validation, home, entity, article_page,
+                   query_page, timeline, aliases):
         app.register_blueprint(module.bp)
     app.register_error_handler(KgError, _kg_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -119,12 +122,7 @@ def _finish(response: Response) -> Response:
     """Security and CORS headers, metrics and the request log line."""
     response.headers["X-Content-Type-Options"] = "nosniff"  # a result or error echoing input is never run as HTML
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = "X-KG-Truncated, X-KG-Rows, Warning, ETag"
-    if request.method == "OPTIONS":
-        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, Accept-Encoding"
-        response.headers["Access-Control-Max-Age"] = "86400"
+    add_cors(request, response)
     metrics = service().metrics
     with metrics.lock:
         metrics.requests[(request.method, response.status_code)] += 1

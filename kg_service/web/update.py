@@ -9,8 +9,9 @@ which the query workers load on their next query: every query after a 204 sees t
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pyoxigraph as ox
 from flask import Response, g, request
@@ -27,6 +28,7 @@ from .state import service
 
 UPDATE = "application/sparql-update"
 _lock = threading.Lock()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,20 +56,44 @@ def read_update(params: Mapping[str, Sequence[str]], body: str | None) -> Update
                          tuple(params.get("using-named-graph-uri", ())))
 
 
-def perform_update(update: UpdateRequest) -> Response:
-    """Apply `update` to a copy of the served dataset and serve the copy as a new version; 204 on success.
-
-    The served store is never changed in place: requests running meanwhile keep a consistent snapshot
-    under the old version, and a failing update leaves nothing behind."""
+def check_writable(action: str, field: str) -> None:
+    """Raise unless this request may change the served data: the token (when one is set) and a dataset
+    file served from memory without the union default graph. Shared by updates and Graph Store writes."""
     svc = service()
-    require_token(svc.settings.write_token, "a SPARQL update", open_without_token=True)
+    require_token(svc.settings.write_token, action, open_without_token=True)
     kg = svc.kg
     if kg.data_file is None or kg.path is not None or kg.remote is not None:
         raise ReadOnly("updates are for a dataset file served from memory (serve --data FILE --allow-updates); "
-                       "the seeds change only by adding articles", Location(field="update"))
+                       "the seeds change only by adding articles", Location(field=field))
     if kg.union_default_graph:
         raise ReadOnly("updates need a dataset served without the union default graph "
-                       "(serve --data FILE --no-union-default-graph)", Location(field="update"))
+                       "(serve --data FILE --no-union-default-graph)", Location(field=field))
+
+
+def change_copy(change: Callable[[ox.Store], T]) -> T:
+    """Run `change` on a copy of the served dataset, then serve the copy as a new version.
+
+    The served store is never changed in place: requests running meanwhile keep a consistent snapshot
+    under the old version, and a change that raises leaves nothing behind. Changes are serialised, so
+    each sees the previous one."""
+    svc = service()
+    with _lock:
+        kg = svc.kg
+        store = ox.Store()
+        store.bulk_load(kg.store.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
+        result = change(store)
+        # The changed copy is served as it is (no second load): its dump only names the new version.
+        version = content_version(written(store.dump(format=ox.RdfFormat.N_QUADS)))
+        updated = KnowledgeGraph(store, union_default_graph=False, version=version)
+        updated.data_file = kg.data_file
+        svc.replace_graph(updated)
+    return result
+
+
+def perform_update(update: UpdateRequest) -> Response:
+    """Apply `update` to a copy of the served dataset and serve the copy as a new version; 204 on success."""
+    svc = service()
+    check_writable("a SPARQL update", "update")
     g.query_text = update.text
     check_length(update.text, svc.settings, "update")
     for field, iris in (("using-graph-uri", update.using), ("using-named-graph-uri", update.using_named)):
@@ -75,19 +101,15 @@ def perform_update(update: UpdateRequest) -> Response:
     text = with_dataset(update.text, update.using, update.using_named)
     check_structure(text)  # the update runs in this process: a parser stack overflow would end it
     check_update(text)
-    with _lock:
-        kg = svc.kg
-        store = ox.Store()
-        store.bulk_load(kg.store.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
+    base = request.base_url
+
+    def apply(store: ox.Store) -> None:
         try:
-            store.update(text, base_iri=request.base_url)
+            store.update(text, base_iri=base)
         except SyntaxError as exc:
             raise QueryError(f"SPARQL Update syntax error: {exc}", Location(field="update")) from None
         except (RuntimeError, OSError) as exc:
             raise QueryError(f"the update cannot be applied: {exc}", Location(field="update")) from None
-        # The updated copy is served as it is (no second load): its dump only names the new version.
-        version = content_version(written(store.dump(format=ox.RdfFormat.N_QUADS)))
-        updated = KnowledgeGraph(store, union_default_graph=False, version=version)
-        updated.data_file = kg.data_file
-        svc.replace_graph(updated)
+
+    change_copy(apply)
     return Response(status=204)
