@@ -166,7 +166,8 @@ def query(query: str, fmt: str, params: tuple[str, ...]) -> None:
 @click.option("--union-default-graph/--no-union-default-graph", default=None,
               help="default graph = union of the named graphs (default: on for the seeds, off for --data)")
 @click.option("--allow-updates", is_flag=True,
-              help="accept SPARQL Update on /sparql (with --data and no union default graph; same as KG_ALLOW_UPDATES)")
+              help="accept SPARQL Update and Graph Store writes (with --data and no union default graph; same as "
+                   "KG_ALLOW_UPDATES)")
 @seeds_option
 def serve(host: str, port: int, data: Path | None, store_url: str | None, union_default_graph: bool | None,
           allow_updates: bool) -> None:
@@ -201,6 +202,7 @@ def serve(host: str, port: int, data: Path | None, store_url: str | None, union_
 @seeds_option
 def validate(path: Path, text_path: Path | None, fmt: str) -> None:
     from .intake import MAPPING_SUFFIXES, decode, parse_rdf, rdf_format
+    from .progress import progress
     from .validate import load_context, validate_mapping, validate_rdf
 
     data = _read(path)
@@ -209,11 +211,15 @@ def validate(path: Path, text_path: Path | None, fmt: str) -> None:
         text_file = text_path or _text_beside(path, source)
         text = decode(_read(text_file), str(text_file)) if text_file else ""
         report, _mapping = validate_mapping(load_context(_settings()), source, path, text)
-    else:
-        fmt_in = rdf_format(path.name)
-        dataset = parse_rdf(data, fmt_in, str(path))
-        rdf_text = decode(_read(text_path), str(text_path)) if text_path else None
-        report = validate_rdf(load_context(_settings()), dataset, str(path), rdf_text)
+    else:  # RDF from another tool may be large: parsing and SHACL are the long steps
+        with progress("Validating", total=3, unit="step") as step:
+            dataset = parse_rdf(data, rdf_format(path.name), str(path))
+            step()
+            rdf_text = decode(_read(text_path), str(text_path)) if text_path else None
+            context = load_context(_settings())
+            step()
+            report = validate_rdf(context, dataset, str(path), rdf_text)
+            step()
     _echo_report(report, fmt)
     sys.exit(0 if report.conforms else 1)
 
