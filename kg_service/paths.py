@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .errors import Location, ReadOnly
+
 PACKAGE = Path(__file__).resolve().parent
 BUNDLED = PACKAGE / "_data"  # present in a built wheel only
 CHECKOUT = PACKAGE.parent
@@ -33,3 +35,12 @@ def default_seeds(cwd: Path | None = None) -> Path:
     else the seeds shipped with the package. Called when a command starts, never at import."""
     here = (cwd or Path.cwd()) / "seeds"
     return here if here.is_dir() else bundled("seeds")
+
+
+def check_addable(seeds_dir: Path) -> None:
+    """Refuse to add articles to the seeds inside an installed package: they would vanish on the next
+    upgrade, or fail half-way on a read-only install. A checkout's own seeds are where articles go."""
+    if BUNDLED.is_dir() and seeds_dir.resolve().is_relative_to(BUNDLED.resolve()):
+        raise ReadOnly(f"{seeds_dir} holds the seeds shipped with kg-service, which never change: copy them to a "
+                       "folder of your own and give it with --seeds DIR or KG_SEEDS_DIR (or work where ./seeds "
+                       "is)", Location(field="seeds"))

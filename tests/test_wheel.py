@@ -60,9 +60,14 @@ def run(bin_dir: Path, *args: str, cwd: Path, env: dict[str, str] | None = None)
                           text=True, timeout=300)
 
 
+def shipped_seeds(bin_dir: Path, cwd: Path) -> str:
+    """Where the installed package finds its own seeds."""
+    return subprocess.run([str(bin_dir / "python"), "-c", "import kg_service.paths as p; print(p.bundled('seeds'))"],
+                          cwd=cwd, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+
+
 def test_the_installed_package_is_the_wheel_not_the_checkout(installed: Path, tmp_path: Path) -> None:
-    where = subprocess.run([str(installed / "python"), "-c", "import kg_service.paths as p; print(p.bundled('seeds'))"],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    where = shipped_seeds(installed, tmp_path)
     assert where.endswith("site-packages/kg_service/_data/seeds") and not where.startswith(str(ROOT))
     shipped = sorted(p.name for p in Path(where).iterdir())
     assert shipped == sorted(p.name for p in (ROOT / "seeds").iterdir() if not p.name.startswith("."))
@@ -118,3 +123,12 @@ def test_the_wheel_adds_an_article_into_a_seeds_folder(installed: Path, tmp_path
     built = run(installed, "build", cwd=tmp_path, env={"KG_SEEDS_DIR": str(seeds)})
     assert built.returncode == 0, built.stderr
     assert built.stdout.startswith(f"Built {len(list((ROOT / 'seeds').glob('*.yaml'))) + 1} articles")
+
+
+def test_the_wheel_never_adds_to_the_seeds_it_ships(installed: Path, tmp_path: Path) -> None:
+    shipped = shipped_seeds(installed, tmp_path)
+    before = sorted(p.name for p in Path(shipped).iterdir())
+    result = run(installed, "add", str(T01.with_suffix(".yaml")), "--text", str(T01.with_suffix(".txt")), cwd=tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "--seeds" in lines[0], result.stderr
+    assert sorted(p.name for p in Path(shipped).iterdir()) == before
