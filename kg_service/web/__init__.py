@@ -62,13 +62,13 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     # Werkzeug answers 413 for a larger body before a view reads it (form, query or upload).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.extensions["kg_service"] = Service(settings, kg, pool)
+    app.before_request(_start_clock)  # first, so a blueprint's own before-request hook is timed too
     for module in (sparql, describe, graphs, graph_store, named, ops, pages, validation, home, entity, article_page,
                    query_page, timeline, aliases):
         app.register_blueprint(module.bp)
     app.register_error_handler(KgError, _kg_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _internal_error)
-    app.before_request(_start_clock)
     app.after_request(_finish)
     return app
 
