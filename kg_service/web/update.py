@@ -80,7 +80,7 @@ def change_copy(change: Callable[[ox.Store], T]) -> T:
     with _lock:
         kg = svc.kg
         store = ox.Store()
-        store.bulk_load(kg.store.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
+        store.bulk_extend(kg.store)  # quad by quad: a third faster than writing and parsing N-Quads
         result = change(store)
         # The changed copy is served as it is (no second load): its dump only names the new version.
         version = content_version(written(store.dump(format=ox.RdfFormat.N_QUADS)))
