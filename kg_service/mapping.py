@@ -13,23 +13,28 @@ its line rather than crashing the YAML reader.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from .errors import InputError, Location, MappingError, MappingErrors
 from .vocab import CLAIM_RELATIONS, EVENT_CLASSES, LEVELS, MODES, STATUSES, is_key
 
 # Field types. Each names how a value is read and checked; the compiler turns each into RDF.
-KEY, KEYS, TEXT, TEXTS, DATE, DURATION, COUNT, DECIMAL, BOOL, QUOTES, CHOICE = (
-    "key", "keys", "text", "texts", "date", "duration", "count", "decimal", "bool", "quotes", "choice")
+KEY, KEYS, TEXT, TEXTS, DATE, DURATION, COUNT, DECIMAL, BOOL, QUOTES, CHOICE, URL, URLS, WIKIDATA, DISTINCT = (
+    "key", "keys", "text", "texts", "date", "duration", "count", "decimal", "bool", "quotes", "choice", "url", "urls",
+    "wikidata", "distinct")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ COMMON_EVENT_FIELDS = {
     "place": FieldSpec(KEY), "participants": FieldSpec(KEYS), "parties": FieldSpec(KEYS),
     "topics": FieldSpec(KEYS), "outcome": FieldSpec(TEXT), "note": FieldSpec(TEXT),
     "evidence": FieldSpec(QUOTES, True, help="exact quotes from the article text"),
+    "distinct_from": FieldSpec(DISTINCT, help="known events this one is not, though it looks like them: "
+                                             "[{id: EVENT, reason: TEXT}]"),
 }
 EVENT_FIELDS: dict[str, dict[str, FieldSpec]] = {
     "Meeting": {"level": FieldSpec(CHOICE, choices=tuple(LEVELS)), "mode": FieldSpec(CHOICE, choices=tuple(MODES)),
@@ -77,7 +84,7 @@ CORRECTION_FIELDS = {
     "field": FieldSpec(TEXT, True, help="mapping field corrected, e.g. date; or 'identity'"),
     "stated": FieldSpec(TEXT, help="what the article says (omit when it says nothing)"),
     "correct": FieldSpec(TEXT, True, help="what published sources say"),
-    "source": FieldSpec(TEXT, True, help="URL of the source"), "note": FieldSpec(TEXT),
+    "source": FieldSpec(URL, True, help="URL of the source"), "note": FieldSpec(TEXT),
 }
 ARTICLE_FIELDS = {
     "text": FieldSpec(TEXT, True, help="file name of the verbatim text, beside the mapping"),
@@ -86,9 +93,11 @@ ARTICLE_FIELDS = {
     "language": FieldSpec(TEXT), "machine_translated": FieldSpec(BOOL),
 }
 SECTIONS = {"article", "entities", "mentions", "events", "statements", "corrections"}
-_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
-_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
+_DURATION = re.compile(r"P(?=.)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_WIKIDATA = re.compile(r"Q[1-9][0-9]*")
+_WEB_IRI = re.compile(r"https?://[^\x00-\x20<>\"{}|\\^`\x7f-\x9f]+")
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,15 @@ class Quote:
     occurrence: int = 1
     supports: tuple[str, ...] = ()
     start: int | None = None
+
+
+@dataclass(frozen=True)
+class Distinct:
+    """A known event that this one is not, though it looks like it, and why (for the gate)."""
+
+    id: str
+    reason: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -194,7 +212,8 @@ class SchemaReader:
 
     def value(self, value: Any, spec: FieldSpec, where: str, line: int) -> Any:
         kind = spec.type
-        if kind in (KEY, TEXT, CHOICE, DATE, DURATION) and isinstance(value, (CommentedMap, CommentedSeq)):
+        single = (KEY, TEXT, CHOICE, DATE, DURATION, URL, WIKIDATA)
+        if kind in single and isinstance(value, (CommentedMap, CommentedSeq)):
             self.error(line, where, f"expected a single value, got {describe(value)}")
             return None
         if kind == KEY:
@@ -209,6 +228,17 @@ class SchemaReader:
             items = self.sequence(value, where, line)
             texts = [self.text(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(items)]
             return tuple(t for t in texts if t is not None)
+        if kind == URL:
+            return self.url(value, where, line)
+        if kind == URLS:
+            items = self.sequence(value, where, line)
+            urls = [self.url(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(items)]
+            return tuple(u for u in urls if u is not None)
+        if kind == WIKIDATA:
+            if not isinstance(value, str) or not _WIKIDATA.fullmatch(value):
+                self.error(line, where, f"{value!r} is not a Wikidata ID such as Q17")
+                return None
+            return value
         if kind == CHOICE:
             if str(value) not in spec.choices:
                 self.error(line, where, f"{value!r} is not one of: {', '.join(spec.choices)}")
@@ -221,7 +251,7 @@ class SchemaReader:
                 return None
             return text
         if kind == DURATION:
-            if not isinstance(value, str) or not _DURATION.match(value):
+            if not isinstance(value, str) or not _DURATION.fullmatch(value):
                 self.error(line, where, f"{value!r} is not an ISO 8601 duration such as PT50M")
                 return None
             return value
@@ -240,11 +270,20 @@ class SchemaReader:
             return self.quotes(value, where, line)
         if kind == "claim":
             return self.claim(value, where, line)
+        if kind == DISTINCT:
+            return self.distinct(value, where, line)
         raise AssertionError(f"unknown field type {kind}")  # a bug in the schema table, not user input
 
     def key(self, value: Any, where: str, line: int) -> str | None:
         if not isinstance(value, str) or not is_key(value):
             self.error(line, where, f"{value!r} is not a key: use lowercase letters, digits, - and _")
+            return None
+        return value
+
+    def url(self, value: Any, where: str, line: int) -> str | None:
+        if not isinstance(value, str) or not is_web_iri(value):
+            self.error(line, where, f"{value!r} is not a URL: write http:// or https:// and no spaces, quotes, "
+                       "brackets or control characters")
             return None
         return value
 
@@ -295,6 +334,18 @@ class SchemaReader:
             self.error(line, where, "at least one evidence quote is needed")
         return tuple(quotes)
 
+    def distinct(self, value: Any, where: str, line: int) -> tuple[Distinct, ...]:
+        found = []
+        for i, (item, ln) in enumerate(self.sequence(value, where, line)):
+            here = f"{where}[{i}]"
+            if not isinstance(item, CommentedMap) or set(item) != {"id", "reason"}:
+                self.error(ln, here, "expected {id: EVENT, reason: TEXT}: the known event, and why this is another")
+                continue
+            key, reason = self.key(item["id"], f"{here}.id", ln), self.text(item["reason"], f"{here}.reason", ln)
+            if key is not None and reason is not None:
+                found.append(Distinct(key, reason, ln))
+        return tuple(found)
+
     def claim(self, value: Any, where: str, line: int) -> Claim | None:
         if not isinstance(value, CommentedMap) or set(value) != {"subject", "relation", "object"}:
             self.error(line, where, "expected {subject: KEY, relation: NAME, object: KEY}")
@@ -334,7 +385,7 @@ def is_date_text(text: str) -> bool:
     >>> is_date_text("2021-09-23"), is_date_text("2018-10"), is_date_text("2021-02-30"), is_date_text("soon")
     (True, True, False, False)
     """
-    return bool(_DATE.match(text)) and _valid_date(text)
+    return bool(_DATE.fullmatch(text)) and _valid_date(text)
 
 
 def is_text_name(name: str) -> bool:
@@ -345,6 +396,22 @@ def is_text_name(name: str) -> bool:
     """
     stem, dot, suffix = name.rpartition(".")
     return bool(dot) and suffix == "txt" and is_key(stem)
+
+
+def is_web_iri(text: str) -> bool:
+    """Tell whether `text` is an http(s) IRI that the store accepts as it is (it becomes a node of the graph,
+    and one IRI the store refuses would stop the service from loading the seeds).
+
+    >>> is_web_iri("https://example.org/a?b=1"), is_web_iri("https://example.org/a\\n"), is_web_iri("a b")
+    (True, False, False)
+    """
+    if not isinstance(text, str) or not _WEB_IRI.fullmatch(text):
+        return False
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return True
 
 
 def event_fields(cls: str) -> dict[str, FieldSpec]:
@@ -378,12 +445,21 @@ _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.constru
 
 
 def parse_yaml(text: str, path: Path) -> Any:
-    """Parse YAML keeping line numbers; a syntax error becomes an InputError at its line and column."""
+    """Parse YAML keeping line numbers; a syntax error becomes an InputError at its line and column.
+
+    The document is composed into nodes first and checked (`_check_nodes`) before any value is built,
+    so an alias bomb (InputError), a merge key or a tag no mapping uses (MappingError: a schema error
+    of the report) is refused at its line, cheaply, instead of being expanded or half-understood.
+    """
     _refuse_deep_flow(text, path)
     yaml = YAML(typ="rt", pure=True)
     yaml.Constructor = _Constructor
     try:
-        return yaml.load(text)
+        node = yaml.compose(text)
+        if node is None:
+            return None
+        _check_nodes(node, path)
+        return yaml.constructor.construct_document(node)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -399,6 +475,72 @@ def parse_yaml(text: str, path: Path) -> Any:
         raise InputError(f"YAML syntax error: {exc}", Location(str(path))) from None
     except RecursionError:  # ruamel.yaml composes recursively: deep nesting exhausts the stack
         raise InputError("YAML nested too deeply to be a mapping", Location(str(path))) from None
+
+
+# The most values a document may hold once its aliases are expanded. The register, the largest file
+# read here, holds about 5,000; nine aliases nested eight deep would hold 43 million.
+MAX_EXPANDED_NODES = 200_000
+_CORE = "tag:yaml.org,2002:"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_PLAIN_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
+
+
+def _check_nodes(root: Node, path: Path) -> None:
+    """Refuse what the mapping reader would not read faithfully, at its line: a merge key (``<<:``),
+    a tag other than YAML's plain ones (``!!set``, ``!!binary``, ``!foo``), a key that is not plain
+    text, and aliases expanding past `MAX_EXPANDED_NODES` values (each distinct node is sized once,
+    so the check is linear in the text however deep the aliases nest).
+
+    >>> _check_nodes(YAML(typ="rt", pure=True).compose("a: &x [1, 2]\\nb: *x\\n"), Path("m.yaml"))
+    >>> _check_nodes(YAML(typ="rt", pure=True).compose("a: &x {b: 1}\\nc:\\n  <<: *x\\n"), Path("m.yaml"))
+    Traceback (most recent call last):
+    kg_service.errors.MappingError: m.yaml:3:3: YAML merge keys (<<) are not read in a mapping: write the fields out
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if not children_done:
+            _check_node(node, path)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+            continue
+        size = 1 + sum(sizes[id(child)] for child in _children(node))
+        if size > MAX_EXPANDED_NODES:
+            raise InputError(f"YAML aliases here expand to more than {MAX_EXPANDED_NODES:,} values: no mapping is "
+                             "that large; write the values out instead of nesting aliases", _mark(node, path))
+        sizes[id(node)] = size
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_node(node: Node, path: Path) -> None:
+    tag = str(getattr(node.tag, "value", node.tag))
+    if tag == _CORE + "merge":
+        raise MappingError("YAML merge keys (<<) are not read in a mapping: write the fields out", _mark(node, path))
+    if tag not in _PLAIN_TAGS:
+        raise MappingError(f"YAML tag {tag!r} is not read in a mapping: remove it (quote the value if it is text)",
+                         _mark(node, path))
+    if isinstance(node, ScalarNode) and _SURROGATE.search(node.value):
+        raise MappingError("a lone surrogate escape (\\ud800-\\udfff) is not a character: write the character "
+                         "itself", _mark(node, path))
+    if isinstance(node, MappingNode):
+        for key, _value in node.value:
+            if not isinstance(key, ScalarNode):
+                raise MappingError("a YAML key must be plain text, not a list or a mapping", _mark(key, path))
+
+
+def _mark(node: Node, path: Path) -> Location:
+    mark = node.start_mark
+    return Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
 
 
 MAX_FLOW_DEPTH = 64
@@ -459,7 +601,7 @@ def load_mapping(path: Path, text: str | None = None) -> Mapping:
         reader.error(1, "article", "required section is missing")
     article = reader.entry(doc.get("article"), "article", "article", ARTICLE_FIELDS,
                            _line(doc, "article")) if "article" in doc else None
-    if article and "sha256" in article.values and not _SHA256.match(article.values["sha256"]):
+    if article and "sha256" in article.values and not _SHA256.fullmatch(article.values["sha256"]):
         reader.error(article.line_of("sha256"), "article.sha256", "expected 64 lowercase hex digits")
     if article and "text" in article.values and not is_text_name(article.values["text"]):
         reader.error(article.line_of("text"), "article.text", f"{article.values['text']!r} is not a text file name: "
@@ -469,6 +611,11 @@ def load_mapping(path: Path, text: str | None = None) -> Mapping:
     events = []
     for i, (node, line) in enumerate(_items(reader, doc, "events")):
         cls = node.get("class") if isinstance(node, CommentedMap) else None
+        if isinstance(node, CommentedMap) and "class" in node and str(cls) not in EVENT_FIELDS:
+            # One error: checked against another class's fields, the entry would bring a cascade of them.
+            reader.error(key_line(node, "class", line), f"events[{i}].class", f"unknown class {cls!r}"
+                         + _did_you_mean(str(cls), EVENT_FIELDS) + f"; classes: {', '.join(EVENT_FIELDS)}")
+            continue
         specs = event_fields(str(cls))
         entry = reader.entry(node, "event", f"events[{i}]", specs, line)
         if entry:
@@ -485,14 +632,35 @@ def load_mapping(path: Path, text: str | None = None) -> Mapping:
     return Mapping(path, article, mentions, mention_lines, events, statements, corrections, entities)
 
 
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean X?`` for the closest choice, case aside, or nothing.
+
+    >>> _did_you_mean("Meting", ["Meeting", "Ruling"]), _did_you_mean("ruling", ["Meeting", "Ruling"])
+    ('; did you mean Meeting?', '; did you mean Ruling?')
+    """
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[close[0]]}?" if close else ""
+
+
 def _line(doc: CommentedMap, name: str) -> int:
     return key_line(doc, name, 1) if name in doc else 1
+
+
+# The most entries one section may hold: an article reports a handful of events; each entry costs
+# SHACL milliseconds, so ten thousand would hold a validation for minutes.
+MAX_ENTRIES = 500
 
 
 def _items(reader: SchemaReader, doc: CommentedMap, section: str) -> list[tuple[Any, int]]:
     if section not in doc or doc[section] is None:
         return []
-    return reader.sequence(doc[section], section, _line(doc, section))
+    items = reader.sequence(doc[section], section, _line(doc, section))
+    if len(items) > MAX_ENTRIES:
+        reader.error(_line(doc, section), section, f"{len(items):,} entries; an article's mapping holds at most "
+                     f"{MAX_ENTRIES}: split the article")
+        return []
+    return items
 
 
 def _mentions(reader: SchemaReader, doc: CommentedMap) -> tuple[dict[str, tuple[str, ...]], dict[str, int]]:

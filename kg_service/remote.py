@@ -3,100 +3,256 @@
 For graphs that outgrow one machine, `serve --store URL` builds the graph here as usual, pushes it to
 the server (Oxigraph server, Fuseki, Virtuoso, GraphDB) and forwards every query there. What is pushed
 is exactly what the embedded store would answer from, union default graph included, so a query gives
-the same answer either way, whatever the server's own union option. The server's layout (where its
-query and Graph Store endpoints live) is found by probing the few layouts these servers use.
+the same answer either way, whatever the server's own union option. Where the server's endpoints are
+and how its dataset differs from SPARQL's (Virtuoso's default graph) is the engine's profile
+(`engines`), named in the URL (`virtuoso+http://user:password@host:8890/`) or found by probing.
+
+A push sends only what changed: the content hash of every graph pushed is kept in a state file
+(`state_file`), and the next push PUTs only the graphs whose hash differs and DELETEs the graphs we
+pushed that are gone. The remote is then counted by the same query as the local copy; a count that
+differs (the server was emptied or changed behind our back) means a full push, and a second miss an error.
 
 The outcome of a remote call is the remote's fault or the user's: a query the server refuses is a
 400 with its message, a server that cannot be reached or fails is a 502, one that does not answer in
-time a 504; never a traceback.
+time a 504, one that stops the query at its own time limit a 503; never a traceback.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from http.client import HTTPResponse
+from pathlib import Path
 
 import pyoxigraph as ox
 
-from .errors import Location, QueryError, RemoteTimeout, RemoteUnavailable
+from .engines import (
+    OXIGRAPH,
+    PROBED,
+    VIRTUOSO,
+    Engine,
+    dataset_prologue,
+    default_graph_uris,
+    graph_references,
+    names_dataset,
+    parse_store_url,
+)
+from .errors import Location, QueryError, QueryTimeout, RemoteTimeout, RemoteUnavailable
 from .formats import written
 from .guard import TOKEN
 
-# (query endpoint, Graph Store endpoint) relative to the URL given: Oxigraph, Fuseki, Virtuoso, GraphDB/RDF4J
-LAYOUTS = (("query", "store"), ("sparql", "data"), ("sparql", "sparql-graph-crud"), ("", "rdf-graphs/service"))
 ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9"
 RESULTS_JSON = "application/sparql-results+json"
 N_TRIPLES = "application/n-triples"
 COUNT_QUADS = "SELECT (COUNT(*) AS ?n) { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+NO_GRAPH = "urn:x-kg-service:no-graph"  # a named graph that never exists
+DEFAULT_KEY = ""  # the default graph's key among the graph digests (no graph is named by the empty IRI here)
+STATE_LAYOUT = 1
 
 
 @dataclass(frozen=True)
 class RemoteStore:
-    """Where a remote server takes queries (SPARQL Protocol) and graphs (Graph Store Protocol)."""
+    """Where a remote server takes queries (SPARQL Protocol) and graphs (Graph Store Protocol), the
+    engine's profile, the graphs on it that are not ours (hidden from GRAPH ?g where the engine shows
+    them), and the credentials for writing, if any (never shown)."""
 
     query_url: str
     store_url: str
+    engine: Engine = OXIGRAPH
+    excluded: tuple[str, ...] = ()
+    graphs: frozenset[str] = frozenset()  # our named graphs, where the engine needs them named in a query
+    admin_url: str = ""  # the engine's authenticated query endpoint, for its setup queries
+    user: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
 
     def __str__(self) -> str:
         return self.query_url
 
 
+@dataclass(frozen=True)
+class Pushed:
+    """What a push did: the remote as queries must now see it, the quads it holds, the requests sent."""
+
+    remote: RemoteStore
+    held: int
+    put: int
+    deleted: int
+
+
 def connect(url: str, *, timeout_s: float = 10.0) -> RemoteStore:
     """The endpoints of the server at `url`, probed with ``ASK {}``; raises RemoteUnavailable."""
-    base = url.rstrip("/")
-    for query_path, _ in LAYOUTS:  # a URL given as the query endpoint itself is understood too
-        if query_path and base.endswith("/" + query_path):
-            base = base[: -len(query_path) - 1]
-            break
+    try:
+        parsed = parse_store_url(url)
+    except ValueError as exc:
+        raise RemoteUnavailable(str(exc)) from None
     tried = []
-    for query_path, store_path in LAYOUTS:
-        candidate = RemoteStore(_join(base, query_path), _join(base, store_path))
+    for engine in (parsed.engine,) if parsed.engine else PROBED:
+        candidate = _at(parsed.base, engine, parsed.user, parsed.password)
         try:
             with send_query(candidate, "ASK {}", timeout_s=timeout_s) as response:
                 if response.headers.get_content_type() == RESULTS_JSON:
+                    if response.headers.get("Server", "").startswith("Virtuoso/") and engine is not VIRTUOSO:
+                        return _at(parsed.base, VIRTUOSO, parsed.user, parsed.password)
                     return candidate
-        except RemoteUnavailable as exc:
+        except (RemoteUnavailable, QueryError) as exc:
             tried.append(f"{candidate.query_url}: {exc.message}")
-        except QueryError as exc:
-            tried.append(f"{candidate.query_url}: {exc.message}")
-    raise RemoteUnavailable(f"no SPARQL endpoint found at {url}; tried " + "; ".join(tried))
+    raise RemoteUnavailable(f"no SPARQL endpoint found at {parsed.base}; tried " + "; ".join(tried))
 
 
-def push(remote: RemoteStore, kg_store: ox.Store, *, timeout_s: float = 600.0, whole: bool = True) -> int:
-    """Replace the remote dataset with the content of `kg_store`; returns the quads the remote then holds.
+def _at(base: str, engine: Engine, user: str | None, password: str | None) -> RemoteStore:
+    return RemoteStore(_join(base, engine.query_path), _join(base, engine.store_for(user is not None)), engine,
+                       admin_url=_join(base, engine.admin_path) if engine.admin_path else "",
+                       user=user, password=password)
 
-    One PUT of N-Quads to the dataset when the server takes it (Oxigraph does), else one PUT per graph
-    and a DELETE for every remote graph we do not have. Raises RemoteUnavailable on any refusal, and
-    when the remote does not end up holding as many quads as were sent (counted by the same query on
-    both sides, so a remote whose own union-default-graph option is on shows up here).
+
+def state_file(remote: RemoteStore, folder: Path) -> Path:
+    """Where the digests of what was pushed to `remote` are kept: one file per remote in `folder`."""
+    key = hashlib.sha256(f"{remote.query_url} {remote.store_url}".encode()).hexdigest()[:16]
+    return folder / f"remote-{key}.json"
+
+
+def push(remote: RemoteStore, kg_store: ox.Store, *, state: Path | None = None, timeout_s: float = 600.0,
+         whole: bool = True) -> Pushed:
+    """Make the remote dataset equal to `kg_store`, sending only the graphs that changed since the push
+    recorded in `state` (everything when there is none).
+
+    With nothing recorded, one PUT of N-Quads to the dataset when the engine takes it (Oxigraph does),
+    else one PUT per graph and a DELETE for every graph we do not have (on an engine whose every graph
+    is ours). Raises RemoteUnavailable on any refusal, and when the remote does not end up holding as
+    many quads as were sent (counted by the same query on both sides, so a remote whose own
+    union-default-graph option is on shows up here).
     """
     counted = kg_store.query(COUNT_QUADS)
     assert isinstance(counted, ox.QuerySolutions)  # COUNT_QUADS is a SELECT
     sent = int(next(iter(counted))["n"].value)
-    if not (whole and _put(remote.store_url, written(kg_store.dump(format=ox.RdfFormat.N_QUADS)),
-                           "application/n-quads", timeout_s)):
-        ours = {g.value for g in kg_store.named_graphs() if isinstance(g, ox.NamedNode)}
-        for name in sorted(ours):
-            body = written(kg_store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name)))
-            _put(remote.store_url + "?" + urllib.parse.urlencode({"graph": name}), body, N_TRIPLES, timeout_s,
-                 required=True)
-        body = written(kg_store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()))
-        _put(remote.store_url + "?default", body, N_TRIPLES, timeout_s, required=True)
-        for name in sorted(remote_graphs(remote, timeout_s=timeout_s) - ours):
-            _call(urllib.request.Request(remote.store_url + "?" + urllib.parse.urlencode({"graph": name}),
-                                         method="DELETE"), timeout_s).close()
+    before = read_state(state, remote) if state is not None else {}
+    if remote.engine.setup and remote.user is not None:
+        for text in remote.engine.setup:
+            request = urllib.request.Request(remote.admin_url, method="POST", headers={"Accept": RESULTS_JSON},
+                                             data=urllib.parse.urlencode({"query": text}).encode())
+            _call(remote, _authorized(remote, request, timeout_s), timeout_s).close()
+    try:
+        return _push(remote, kg_store, before, state, sent, whole=whole, timeout_s=timeout_s)
+    except _Drifted:
+        if not before:
+            raise
+        if state is not None:
+            state.unlink(missing_ok=True)
+        return _push(remote, kg_store, {}, state, sent, whole=whole, timeout_s=timeout_s)  # a full push
+
+
+class _Drifted(RemoteUnavailable):
+    """The remote holds another number of quads than was sent."""
+
+
+def _push(remote: RemoteStore, kg_store: ox.Store, before: dict[str, str], state: Path | None, sent: int, *,
+          whole: bool, timeout_s: float) -> Pushed:
+    digests: dict[str, str] = {}
+    put = deleted = 0
+    if not before and whole and remote.engine.whole_put and _put(
+            remote, remote.store_url, written(kg_store.dump(format=ox.RdfFormat.N_QUADS)),
+            "application/n-quads", timeout_s):
+        put = 1
+        for key, body in _graph_bodies(kg_store):
+            digests[key] = _digest(body)
+    else:
+        for key, body in _graph_bodies(kg_store):
+            digests[key] = _digest(body)
+            if before.get(key) != digests[key]:
+                _put(remote, _graph_url(remote, key), body, N_TRIPLES, timeout_s, required=True)
+                put += 1
+        ours = set(digests) - {DEFAULT_KEY}
+        gone = set(before) - ours - {DEFAULT_KEY}
+        if remote.engine.owns_server:
+            gone |= all_graphs(remote, timeout_s=timeout_s) - ours
+        for name in sorted(gone):
+            request = urllib.request.Request(_graph_url(remote, name), method="DELETE")
+            _call(remote, _authorized(remote, request, timeout_s), timeout_s).close()
+            deleted += 1
+    if not remote.engine.owns_server:  # what is there besides ours is hidden from GRAPH ?g
+        foreign = all_graphs(remote, timeout_s=timeout_s) - set(digests) - {remote.engine.default_graph}
+        for name in foreign:
+            if not _plain_iri(name):
+                raise RemoteUnavailable(f"the remote store holds a graph whose name cannot be written in a query: "
+                                        f"{name[:200]!r}")
+        remote = replace(remote, excluded=tuple(sorted(foreign)), graphs=frozenset(digests) - {DEFAULT_KEY})
     held = count_quads(remote, timeout_s=timeout_s)
     if held != sent:
-        raise RemoteUnavailable(f"the remote store holds {held} quads after the push, not the {sent} sent")
-    return held
+        raise _Drifted(f"the remote store holds {held} quads after the push, not the {sent} sent")
+    if state is not None:
+        _write_state(state, remote, digests)
+    return Pushed(remote, held, put, deleted)
+
+
+def _graph_bodies(kg_store: ox.Store) -> Iterable[tuple[str, bytes]]:
+    """Each graph's N-Triples, the default graph under DEFAULT_KEY, named graphs in name order."""
+    yield DEFAULT_KEY, written(kg_store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()))
+    for name in sorted(g.value for g in kg_store.named_graphs() if isinstance(g, ox.NamedNode)):
+        yield name, written(kg_store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name)))
+
+
+def _digest(body: bytes) -> str:
+    """A hash of a graph's content whatever order its triples were written in."""
+    return hashlib.sha256(b"\n".join(sorted(body.splitlines()))).hexdigest()
+
+
+def _graph_url(remote: RemoteStore, key: str) -> str:
+    if key == DEFAULT_KEY and not remote.engine.default_graph:
+        return remote.store_url + "?default"
+    name = key if key != DEFAULT_KEY else remote.engine.default_graph
+    return remote.store_url + "?" + urllib.parse.urlencode({"graph": name})
+
+
+def _plain_iri(name: str) -> bool:
+    match = TOKEN.fullmatch(f"<{name}>")
+    return match is not None and match.lastgroup == "iri"
+
+
+def read_state(state: Path, remote: RemoteStore) -> dict[str, str]:
+    """The digests of the last push to `remote` recorded in `state`; empty when missing, unreadable, or
+    written for another remote (then everything is pushed again)."""
+    try:
+        values = json.loads(state.read_text(encoding="utf-8"))
+        if values["layout"] != STATE_LAYOUT or values["store"] != remote.store_url:
+            return {}
+        graphs = values["graphs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {str(k): str(v) for k, v in graphs.items()} if isinstance(graphs, dict) else {}
+
+
+def _write_state(state: Path, remote: RemoteStore, digests: dict[str, str]) -> None:
+    """Written whole and then renamed, so a push killed midway leaves the previous state or none."""
+    state.parent.mkdir(parents=True, exist_ok=True)
+    partial = state.with_name(state.name + ".partial")
+    partial.write_text(json.dumps({"layout": STATE_LAYOUT, "store": remote.store_url, "graphs": digests}),
+                       encoding="utf-8")
+    os.replace(partial, state)
+
+
+def all_graphs(remote: RemoteStore, *, timeout_s: float = 30.0) -> set[str]:
+    """Every graph on the server, ours or not, as the server itself lists them."""
+    raw = replace(remote, engine=OXIGRAPH) if remote.engine.default_graph else remote  # no pragmas
+    return _graph_names(raw, timeout_s)
 
 
 def remote_graphs(remote: RemoteStore, *, timeout_s: float = 30.0) -> set[str]:
-    with send_query(remote, "SELECT DISTINCT ?g { GRAPH ?g { } }", timeout_s=timeout_s) as response:
+    """The named graphs a query's GRAPH ?g ranges over on the remote, as we send queries."""
+    return _graph_names(remote, timeout_s)
+
+
+def _graph_names(remote: RemoteStore, timeout_s: float) -> set[str]:
+    # Not SELECT DISTINCT: Virtuoso 7.2 answers that form with a lock wait after a GSP write ("SR171:
+    # Transaction timed out"), while grouping is answered at once.
+    with send_query(remote, "SELECT ?g { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", timeout_s=timeout_s) as response:
         results = ox.parse_query_results(response, ox.QueryResultsFormat.JSON)
         assert isinstance(results, ox.QuerySolutions)  # SELECT results
         return {s["g"].value for s in results}
@@ -112,24 +268,41 @@ def count_quads(remote: RemoteStore, *, timeout_s: float = 30.0) -> int:
 
 def send_query(remote: RemoteStore, text: str, *, timeout_s: float, default_graphs: Iterable[str] = (),
                named_graphs: Iterable[str] = ()) -> HTTPResponse:
-    """POST `text` by the SPARQL Protocol; the caller reads (and closes) the response, SPARQL JSON for
-    SELECT and ASK, N-Triples for CONSTRUCT and DESCRIBE. Raises QueryError for a query the remote
-    refuses (4xx), RemoteUnavailable or RemoteTimeout otherwise."""
-    form = [("query", text)] + [("default-graph-uri", g) for g in default_graphs]
-    form += [("named-graph-uri", g) for g in named_graphs]
+    """POST `text` by the SPARQL Protocol, with the engine's dataset prologue; the caller reads (and
+    closes) the response, SPARQL JSON for SELECT and ASK, N-Triples for CONSTRUCT and DESCRIBE.
+    Raises QueryError for a query the remote refuses (4xx), QueryTimeout when the remote stopped it at
+    its own time limit, RemoteUnavailable or RemoteTimeout otherwise."""
+    default_graphs, named_graphs = list(default_graphs), list(named_graphs)
+    own = bool(default_graphs or named_graphs) or names_dataset(text)
+    if remote.engine.default_uri and not own:
+        default_graphs = default_graph_uris(remote.engine, own_dataset=False)
+        named, variable = graph_references(text)
+        if named:  # a graph that is not ours is named as none is, so it finds nothing, as on the embedded store
+            named_graphs = sorted(remote.graphs if variable else (named & remote.graphs) or {NO_GRAPH})
+    form = [("query", dataset_prologue(remote.engine, remote.excluded) + text)]
+    form += [("default-graph-uri", g) for g in default_graphs] + [("named-graph-uri", g) for g in named_graphs]
     request = urllib.request.Request(remote.query_url, data=urllib.parse.urlencode(form).encode(), method="POST",
                                      headers={"Accept": ACCEPT,
                                               "Content-Type": "application/x-www-form-urlencoded"})
-    return _call(request, timeout_s, query=True)
+    response = _call(remote, request, timeout_s, query=True)
+    if response.headers.get("X-SQL-State") == "S1TAT":  # Virtuoso's "anytime" answer: partial results
+        response.close()
+        raise QueryTimeout("the remote store stopped the query at its own time limit")
+    return response
 
 
-def _call(request: urllib.request.Request, timeout_s: float, *, query: bool = False) -> HTTPResponse:
+def _call(remote: RemoteStore, request: urllib.request.Request, timeout_s: float, *,
+          query: bool = False) -> HTTPResponse:
     try:
-        return urllib.request.urlopen(request, timeout=timeout_s)  # noqa: S310 - the operator's own URL
+        return _opener(remote.user, remote.password, remote.query_url).open(request, timeout=timeout_s)
     except urllib.error.HTTPError as exc:
         message = exc.read(2000).decode("utf-8", "replace").strip()
         exc.close()
-        if query and 400 <= exc.code < 500:
+        if query and "estimated execution time" in message:  # Virtuoso's MaxQueryCostEstimationTime
+            raise QueryTimeout(f"the remote store refused a query it estimates too long: {message[:300]}") from None
+        if query and message.startswith("Virtuoso S1T00"):  # its MaxQueryExecutionTime, when nothing is partial
+            raise QueryTimeout("the remote store stopped the query at its own time limit") from None
+        if query and 400 <= exc.code < 500 and exc.code not in (401, 403, 407):
             raise QueryError(f"the remote store refused the query: {message}", Location(field="query")) from None
         raise RemoteUnavailable(f"the remote store answered {exc.code} to {request.get_method()} "
                                 f"{request.full_url}: {message[:300]}") from None
@@ -142,11 +315,57 @@ def _call(request: urllib.request.Request, timeout_s: float, *, query: bool = Fa
         raise RemoteUnavailable(f"cannot reach the remote store at {request.full_url}: {reason}") from None
 
 
-def _put(url: str, body: bytes, media_type: str, timeout_s: float, *, required: bool = False) -> bool:
+@lru_cache(maxsize=16)
+def _opener(user: str | None, password: str | None, url: str) -> urllib.request.OpenerDirector:
+    """An opener answering the server's Basic or Digest challenge with the URL's credentials."""
+    if user is None:
+        return urllib.request.build_opener()
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    parts = urllib.parse.urlsplit(url)
+    passwords.add_password(None, f"{parts.scheme}://{parts.netloc}/", user, password or "")
+    return urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(passwords),
+                                       urllib.request.HTTPDigestAuthHandler(passwords))
+
+
+def _authorized(remote: RemoteStore, request: urllib.request.Request, timeout_s: float) -> urllib.request.Request:
+    """`request` with its Authorization header computed before it is sent.
+
+    Answering the challenge after sending, as urllib does, sends a large body twice, and Virtuoso
+    closes the connection on its 401 before reading the body, so the client gets a broken pipe, not
+    the challenge. The challenge is fetched by a HEAD of the same URL instead, which carries no body.
+    """
+    if remote.user is None:
+        return request
+    try:
+        urllib.request.urlopen(urllib.request.Request(request.full_url, method="HEAD"),  # noqa: S310 - ours
+                               timeout=timeout_s).close()
+        return request  # no credentials asked for
+    except urllib.error.HTTPError as exc:
+        challenge = exc.headers.get("WWW-Authenticate", "")
+        exc.close()
+    except (urllib.error.URLError, OSError):
+        return request  # the write itself reports why the server cannot be reached
+    scheme, _, params = challenge.partition(" ")
+    if scheme.lower() == "digest":
+        passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        passwords.add_password(None, request.full_url, remote.user, remote.password or "")
+        handler = urllib.request.HTTPDigestAuthHandler(passwords)
+        fields = urllib.request.parse_keqv_list(urllib.request.parse_http_list(params))
+        value = handler.get_authorization(request, fields)
+        if value:
+            request.add_unredirected_header("Authorization", "Digest " + value)
+    elif scheme.lower() == "basic":
+        token = base64.b64encode(f"{remote.user}:{remote.password or ''}".encode()).decode("ascii")
+        request.add_unredirected_header("Authorization", "Basic " + token)
+    return request
+
+
+def _put(remote: RemoteStore, url: str, body: bytes, media_type: str, timeout_s: float, *,
+         required: bool = False) -> bool:
     """PUT `body`; False when the server does not take this kind of PUT (and it is not `required`)."""
     request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": media_type})
     try:
-        _call(request, timeout_s).close()
+        _call(remote, _authorized(remote, request, timeout_s), timeout_s).close()
     except RemoteUnavailable:
         if required:
             raise
@@ -156,8 +375,6 @@ def _put(url: str, body: bytes, media_type: str, timeout_s: float, *, required: 
 
 def _join(base: str, path: str) -> str:
     return f"{base}/{path}" if path else base
-
-
 
 
 def inline_bindings(text: str, bindings: Mapping[str, ox.NamedNode | ox.Literal] | None) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import LiveServer, start_server
+from conftest import LiveServer, start_server, stop_server
 from flask.testing import FlaskClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore, SPARQLUpdateStore
@@ -57,8 +57,7 @@ def writable(pool) -> Iterator[LiveServer]:  # noqa: ANN001
     """A live server of a dataset file with updates allowed behind a token."""
     live, server, thread = start_server(make_app(pool, allow=True, token=TOKEN))
     yield live
-    server.close()
-    thread.join(timeout=5)
+    stop_server(server, thread)
 
 
 # --- queries -------------------------------------------------------------------------------------------------

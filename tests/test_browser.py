@@ -350,7 +350,7 @@ def with_token(kg: KnowledgeGraph, pool: object) -> Iterator[object]:
     """The seeds served with a write token configured, and a dataset file that takes writes behind it."""
     from dataclasses import replace
 
-    from conftest import start_server
+    from conftest import start_server, stop_server
 
     from kg_service.settings import Settings
     from kg_service.web import create_app
@@ -364,9 +364,7 @@ def with_token(kg: KnowledgeGraph, pool: object) -> Iterator[object]:
                                        KnowledgeGraph.from_file(data, union_default_graph=False), pool=pool))
     yield seeds[0], writable[0]
     for _live, server, thread in (seeds, writable):
-        server.task_dispatcher.shutdown(timeout=5)
-        server.close()
-        thread.join(timeout=5)
+        stop_server(server, thread)
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import LiveServer, start_server
+from conftest import LiveServer, start_server, stop_server
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,19 +42,12 @@ def make_app(pool, *, allow: bool = True, token: str = TOKEN, max_upload_bytes: 
     return app
 
 
-def stop(server: object, thread: object) -> None:
-    """Let waitress's threads finish their last response before its sockets close."""
-    server.task_dispatcher.shutdown(timeout=5)
-    server.close()
-    thread.join(timeout=5)
-
-
 @pytest.fixture(scope="module")
 def writable(pool) -> Iterator[LiveServer]:  # noqa: ANN001
     """A live server of DATA with updates behind a token; each test writes graphs of its own."""
     live, server, thread = start_server(make_app(pool))
     yield live
-    stop(server, thread)
+    stop_server(server, thread)
 
 
 def send(server: LiveServer, method: str, path: str, body: bytes | None = None,
@@ -165,7 +158,7 @@ def test_a_body_above_the_upload_limit_is_413(pool) -> None:  # noqa: ANN001
         assert status == 413 and json.loads(answer)["error"] == "too-large"
         assert graph_of(live, "http://ex/big") == set()
     finally:
-        stop(server, thread)
+        stop_server(server, thread)
 
 
 def test_naming_no_graph_or_two_is_400(writable: LiveServer) -> None:

@@ -12,16 +12,15 @@ import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import servers
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import Dataset
@@ -164,11 +163,6 @@ def test_persistent_store_from_a_data_file(settings: Settings, tmp_path: Path, k
 
 # --- remote -------------------------------------------------------------------------------------------------------
 
-def _oxigraph_binary() -> str | None:
-    beside = Path(sys.executable).parent / "oxigraph"
-    return str(beside) if beside.exists() else shutil.which("oxigraph")
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -177,41 +171,19 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``oxigraph serve`` on a free port of 127.0.0.1, ready within 20 s, always stopped."""
-    binary = _oxigraph_binary()
-    if binary is None:
+    """A real ``oxigraph serve`` on a free port of 127.0.0.1 (`servers.running_oxigraph`), always stopped."""
+    if servers.oxigraph_binary() is None:
         if os.environ.get("CI"):
             pytest.fail("the oxigraph server binary is not installed (pip install '.[test]')")
         pytest.skip("the oxigraph server binary is not installed (pip install '.[test]')")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("oxigraph") / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([binary, "serve", "--location", str(log.parent / "db"), "--bind",
-                                    f"127.0.0.1:{port}"], stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/query?query=ASK%7B%7D", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"oxigraph serve did not start: {log.read_text(errors='replace')[-2000:]}")
-                time.sleep(0.1)
+    with servers.running_oxigraph(tmp_path_factory.mktemp("oxigraph")) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
-def remote_kg(settings: Settings, oxigraph_server: str) -> KnowledgeGraph:
-    return load_kg(settings, data=None, union_default_graph=None, store_url=oxigraph_server)
+def remote_kg(settings: Settings, oxigraph_server: str, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeGraph:
+    state = replace(settings, remote_state_dir=tmp_path_factory.mktemp("push-state"))
+    return load_kg(state, data=None, union_default_graph=None, store_url=oxigraph_server)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ has gone away, so its query is stopped at once instead of at the time limit.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -35,7 +36,7 @@ def load_kg(settings: Settings, *, data: Path | None, union_default_graph: bool 
 
         with seeds_lock(settings.seeds_dir):  # an add killed midway is finished or undone before the build
             recover(settings.seeds_dir)
-    if store_url and not store_url.startswith(("http://", "https://")):
+    if store_url and not re.match(r"(?:[a-z]+\+)?https?://", store_url):  # virtuoso+http://... names the engine
         return _open_persistent(settings, Path(store_url), data=data, union=union)
     if data is not None:
         kg = KnowledgeGraph.from_file(data, union_default_graph=union)
@@ -44,11 +45,14 @@ def load_kg(settings: Settings, *, data: Path | None, union_default_graph: bool 
 
         kg = KnowledgeGraph.from_dataset(build_dataset(settings).dataset, union_default_graph=union)
     if store_url:
-        from ..remote import connect, push
+        from ..remote import connect, push, state_file
 
-        kg.remote = connect(store_url)
-        log.info("pushing %d quads to %s", len(kg), kg.remote.store_url)
-        push(kg.remote, kg.store)
+        remote = connect(store_url)
+        log.info("pushing the graphs of %d quads that changed to %s (%s)", len(kg), remote.store_url,
+                 remote.engine.name)
+        pushed = push(remote, kg.store, state=state_file(remote, settings.remote_state_dir.expanduser()))
+        log.info("%d graphs put, %d deleted; the remote holds %d quads", pushed.put, pushed.deleted, pushed.held)
+        kg.remote = pushed.remote
     return kg
 
 
@@ -88,12 +92,14 @@ def make_server(settings: Settings, kg: KnowledgeGraph, *, host: str = "127.0.0.
     from waitress.server import create_server
 
     from . import create_app
+    from .server_errors import use_json_errors
 
     app = create_app(settings, kg)
     app.extensions["kg_service"].pool.warm_up(kg.version)
     # waitress would otherwise buffer up to 1 GB of body (to disk) before the app could answer 413.
     server = create_server(app, host=host, port=port, threads=8, channel_request_lookahead=5,
                            ident="kg-service", max_request_body_size=settings.max_upload_bytes)
+    use_json_errors(server)  # a body over the limit is waitress's 413: in the JSON error body too
     return app, server
 
 
