@@ -259,7 +259,10 @@ LONG_IRIS = ("SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER(STRLEN(STR(?s)) > 60 && is
 NARROW_PAGES = {**PAGES,
                 "query-results": "/query?query=" + urllib.parse.quote(LONG_IRIS),
                 "query-named": "/query?named=last-foreign-ministers-meeting",
-                "article-resource": "/id/article/002_0de9fc94b8e59320"}
+                "article-resource": "/id/article/002_0de9fc94b8e59320",
+                "search": "/search",
+                "search-results": "/search?q=hayashi",
+                "draft": "/draft"}
 
 
 def page_width(page: object) -> int:
@@ -269,7 +272,7 @@ def page_width(page: object) -> int:
 def wider_than_screen(page: object) -> list[str]:
     """The elements reaching past the screen's right edge, to name in a failure."""
     return page.evaluate("""() => [...document.querySelectorAll('body *')]
-        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5).slice(0, 5)
+        .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).slice(0, 5)
         .map(e => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`)""")
 
 
@@ -421,3 +424,14 @@ def test_a_page_on_another_origin_writes_a_graph_with_the_token(page: object, ot
     assert read["status"] == 200 and "<http://ex/s> <http://ex/p>" in read["body"]
     deleted = cross_fetch(page, url, method="DELETE", headers={"Authorization": f"Bearer {TOKEN}"})
     assert deleted["status"] == 204, deleted
+
+
+def test_a_drafted_mapping_fits_a_390_px_screen(phone: object, live_server: object) -> None:
+    response = phone.goto(live_server.url + "/draft")
+    if response.status == 404:
+        pytest.skip("no /draft page in this build")
+    phone.locator("#draft-area").fill((ROOT / "seeds" / "003_11110d5589b8cc2d.txt").read_text(encoding="utf-8"))
+    phone.locator("#draft-area").locator("xpath=ancestor::form").locator("button[type=submit]").click()
+    phone.locator("#draft-mapping").wait_for()
+    shoot(phone, "390-draft-result")
+    assert page_width(phone) <= PHONE["width"], wider_than_screen(phone)
