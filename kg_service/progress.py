@@ -2,14 +2,13 @@
 
 Any stage may wrap a loop in ``with progress("Compiling", total=n) as step: ... step()``. The bar is
 drawn by tqdm on stderr when stderr is a terminal, and nothing at all happens otherwise: pipes, logs,
-tests and the web server's workers see not a byte of it. ``KG_PROGRESS=0`` turns the bars off on a
-terminal too. tqdm was chosen over rich: one small pure-Python package without dependencies, which
-draws exactly this and nothing more.
+tests and the web server's workers see not a byte of it. tqdm's own ``TQDM_DISABLE=1`` turns the bars
+off on a terminal too (no setting of ours: the one tqdm users know). tqdm was chosen over rich: one
+small pure-Python package without dependencies, which draws exactly this and nothing more.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,15 +18,13 @@ Step = Callable[..., object]  # step() or step(n): n more units done
 
 
 def shown(stream: TextIO | None = None) -> bool:
-    """Whether bars are drawn on `stream` (stderr by default): a terminal, and not turned off.
+    """Whether bars are drawn on `stream` (stderr by default): a terminal.
 
     >>> import io
     >>> shown(io.StringIO())
     False
     """
     stream = sys.stderr if stream is None else stream
-    if os.environ.get("KG_PROGRESS", "").strip().lower() in ("0", "no", "off", "false"):
-        return False
     try:
         return stream.isatty()
     except (AttributeError, ValueError):  # no isatty, or a closed stream

@@ -181,7 +181,7 @@ def test_progress_draws_a_bar_on_a_terminal(tmp_path: Path) -> None:
 def test_progress_is_silent_on_a_pipe_and_when_turned_off(tmp_path: Path) -> None:
     piped = subprocess.run([sys.executable, "-c", COUNT], cwd=tmp_path, capture_output=True, timeout=60)
     assert piped.returncode == 0 and piped.stdout == b"done\n" and piped.stderr == b""
-    code, terminal, stdout = run_on_a_terminal([sys.executable, "-c", COUNT], tmp_path, env={"KG_PROGRESS": "0"})
+    code, terminal, stdout = run_on_a_terminal([sys.executable, "-c", COUNT], tmp_path, env={"TQDM_DISABLE": "1"})
     assert code == 0 and stdout == b"done\n" and terminal == b""
 
 
