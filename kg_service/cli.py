@@ -229,7 +229,6 @@ def serve(host: str, port: int, data: Path | None, store_url: str | None, union_
     from dataclasses import replace
 
     from .listen import check_listen
-    from .web.serve import run_server
 
     settings = _settings(seeds=data is None)
     check_listen(host, port)  # before the load: a taken port is one line at once, not a traceback later
@@ -241,6 +240,8 @@ def serve(host: str, port: int, data: Path | None, store_url: str | None, union_
             raise UsageError(f"--allow-updates on {host} without KG_WRITE_TOKEN would let anyone change the data: "
                              "set a token, or listen on 127.0.0.1")
         settings = replace(settings, allow_updates=True)
+    from .web.serve import run_server  # Flask and the rest only once the arguments are known to be good
+
     run_server(settings, host=host, port=port, data=data, store_url=store_url,
                union_default_graph=union_default_graph)
 
