@@ -310,12 +310,13 @@ def gate_findings(context: Context, mapping: Mapping, compiled: CompiledArticle,
     return findings
 
 
-# The most resources (distinct subjects) one RDF validation checks: the whole served dump has under a
-# thousand; 17,000 bare dkg:Meeting nodes took over a minute of pySHACL.
+# The most resources (distinct subjects) one RDF validation over HTTP checks: the served dump of the seeds
+# has under a thousand; 17,000 bare dkg:Meeting nodes took over a minute of pySHACL.
 MAX_RDF_SUBJECTS = 5000
 
 
-def validate_rdf(context: Context, dataset: Dataset, name: str, text: str | None = None) -> Report:
+def validate_rdf(context: Context, dataset: Dataset, name: str, text: str | None = None, *,
+                 max_subjects: int | None = None) -> Report:
     """Validate RDF made by another tool, or exported by this service, in the context of the served dataset.
 
     Graphs are validated as the build validates the seeds: each article-like graph (the default graph,
@@ -323,7 +324,8 @@ def validate_rdf(context: Context, dataset: Dataset, name: str, text: str | None
     its own, with the article metadata and the register's types already served plus any the input
     brings (its graph:meta, graph:entities); a graph:entities in the input is validated as the register
     is. So an exported article graph or a whole dump validates as the seeds do. Quotes are checked
-    against `text` when given, else against the seed article they cite.
+    against `text` when given, else against the seed article they cite. Raises TooLarge for more than
+    `max_subjects` resources (the web layer's bound; the CLI has none: its user waits for their own file).
     """
     graphs: dict[str, PreparedGraph] = {}
     for s, p, o, named in dataset.quads((None, None, None, None)):
@@ -335,9 +337,10 @@ def validate_rdf(context: Context, dataset: Dataset, name: str, text: str | None
     if not union:
         raise InputError("the file holds no triples: nothing to validate", Location(name))
     subjects = len(set(union.subjects()))
-    if subjects > MAX_RDF_SUBJECTS:
-        raise TooLarge(f"the file describes {subjects:,} resources; a validation checks at most "
-                       f"{MAX_RDF_SUBJECTS:,} (SHACL costs milliseconds per resource): split it", Location(name))
+    if max_subjects is not None and subjects > max_subjects:
+        raise TooLarge(f"the file describes {subjects:,} resources; a validation here checks at most "
+                       f"{max_subjects:,} (SHACL costs milliseconds per resource): split it, or run "
+                       "kg-service validate on your own machine", Location(name))
     build = context.build
     meta, types = Graph(), Graph()
     meta += build.dataset.graph(META_GRAPH)

@@ -219,6 +219,7 @@ def test_every_iri_the_store_would_refuse_is_a_build_violation() -> None:
     ("article: !!set {a, b}\n", 1, "tag"),
     ("article:\n  ? [a, b]\n  : c\n", 2, "plain text"),
     ('article:\n  title: "a\\ud800b"\n', 2, "surrogate"),
+    ("article: &x\n  title: [*x]\n", 1, "infinite value"),
 ])
 def test_yaml_constructs_the_reader_does_not_read_are_refused_at_their_line(text: str, line: int,
                                                                             message: str) -> None:
@@ -405,3 +406,14 @@ def test_the_servers_own_413_is_the_json_error_body(served) -> None:  # noqa: AN
     assert b"Content-Type: application/json" in head and b"X-Content-Type-Options: nosniff" in head
     error = json.loads(body)
     assert error["error"] == "too-large" and error["status"] == 413 and error["message"]
+
+
+def test_the_article_page_reads_only_a_text_file_name_matched_in_full(settings: Settings) -> None:
+    import pyoxigraph as ox
+
+    from kg_service.articletext import _read_text
+
+    name = sorted(settings.seeds_dir.glob("*.txt"))[0].name
+    assert _read_text(settings.seeds_dir, ox.Literal(name))
+    for poisoned in (name.replace(".txt", "\n.txt"), name + "\n", "../" + name, "/etc/hostname.txt"):
+        assert _read_text(settings.seeds_dir, ox.Literal(poisoned)) is None

@@ -30,7 +30,7 @@ from ..negotiation import parse_accept, quality
 from ..report import Report
 from ..seeds import add_article
 from ..store import KnowledgeGraph
-from ..validate import Context, load_context, validate_mapping, validate_rdf
+from ..validate import MAX_RDF_SUBJECTS, Context, load_context, validate_mapping, validate_rdf
 from ..vocab import article_graph
 from .auth import require_token
 from .state import service
@@ -125,7 +125,8 @@ def _validate_request(context: Context) -> tuple[Report, str, str | None]:
         report, _ = validate_mapping(context, source, Path(mapping[0]), decode(text[1], text[0]))
         return report, mapping[0], source
     name, data, media_type = _rdf_part()
-    return validate_rdf(context, parse_rdf(data, rdf_format(media_type or name), name), name), name, None
+    dataset = parse_rdf(data, rdf_format(media_type or name), name)
+    return validate_rdf(context, dataset, name, max_subjects=MAX_RDF_SUBJECTS), name, None
 
 
 @bp.route("/articles", methods=["POST"])
