@@ -18,6 +18,7 @@ from rdflib import RDF, RDFS, Dataset, Graph, URIRef
 
 from .compiler import Catalogue, CompiledArticle, added_events, compile_article, event_iri
 from .mapping import Mapping, load_mapping, read_text_file
+from .progress import progress
 from .register import Register, declared_in, load_register, register_graph, with_declared
 from .report import Finding
 from .resolve import resolve
@@ -93,8 +94,10 @@ def build_dataset(settings: Settings) -> Build:
     build.mappings = [load_mapping(path) for path in mapping_paths(settings.seeds_dir)]
     catalogue = catalogue_for(register, build.mappings)
     register_graph(catalogue.register, dataset.graph(ENTITY_GRAPH))  # with the entities articles declare
-    for mapping in build.mappings:
-        add_article(build, mapping, read_text_file(mapping.text_path), catalogue)
+    with progress("Compiling", total=len(build.mappings), unit="article") as step:
+        for mapping in build.mappings:
+            add_article(build, mapping, read_text_file(mapping.text_path), catalogue)
+            step()
     build.findings.extend(cross_article_findings(build.mappings))
     build.dataset.graph(RESOLVED_GRAPH).__iadd__(resolve(build.articles))
     return build

@@ -1,7 +1,8 @@
 """The `kg-service` command: a thin face over the same functions the web layer calls.
 
-Exit codes: 0 success, 1 validation failed, 2 bad usage or unreadable input. Errors print as
-``file:line: field: message`` on stderr, never as a traceback.
+Exit codes: 0 success, 1 validation failed, 2 bad usage or unreadable input. Errors print as one
+line, ``error: file:line: field: message``, on stderr, never as a traceback; click's own usage errors
+(an unknown option, a value of the wrong type) are shortened to one such line too (`main`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,22 @@ class _Group(click.Group):
             ctx.exit(exc.exit_code)
 
 
+def _remember_seeds(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.meta["kg_service.seeds"] = value  # meta is shared by the group's context and the command's
+
+
+_SEEDS_HELP = ("folder of articles (default: KG_SEEDS_DIR, else ./seeds when there is one, else the seeds "
+               "shipped with kg-service)")
+
+
+def seeds_option(command):  # noqa: ANN001, ANN201 - a click decorator
+    """``--seeds DIR`` on a command, the same as before the command name (``kg-service --seeds DIR build``)."""
+    return click.option("--seeds", type=click.Path(file_okay=False, path_type=Path), expose_value=False,
+                        callback=_remember_seeds, help=_SEEDS_HELP)(command)
+
+
+@seeds_option
 @click.group(cls=_Group, help="A knowledge graph of the disputes and talks between South Korea and Japan.\n\n"
              "Settings come from KG_* environment variables: " + "; ".join(
                  f"{k}: {v}" for k, v in Settings.documentation().items()))
@@ -38,8 +55,16 @@ def cli() -> None:
     pass
 
 
-def _settings() -> Settings:
-    return Settings.from_env()
+def _settings(*, seeds: bool = True) -> Settings:
+    """The settings of this run: ``KG_*`` variables, then ``--seeds``; with `seeds`, the folder must exist
+    (a missing one would otherwise build an empty graph without a word)."""
+    ctx = click.get_current_context(silent=True)
+    chosen = ctx.meta.get("kg_service.seeds") if ctx is not None else None
+    settings = Settings.from_env(**({"seeds_dir": chosen} if chosen is not None else {}))
+    if seeds and not settings.seeds_dir.is_dir():
+        origin = "--seeds" if chosen is not None else "KG_SEEDS_DIR" if "KG_SEEDS_DIR" in os.environ else "the default"
+        raise UsageError(f"{settings.seeds_dir}: no such folder of articles ({origin}): give --seeds DIR")
+    return settings
 
 
 def load_graph(settings: Settings):  # noqa: ANN201 - a KnowledgeGraph, imported lazily for a fast --help
@@ -51,6 +76,7 @@ def load_graph(settings: Settings):  # noqa: ANN201 - a KnowledgeGraph, imported
 
 @cli.command(help="Compile all seeds, validate them, print counts per class and the report summary. "
              "Exit 1 on any SHACL or check violation.")
+@seeds_option
 @click.option("--verbose", "-v", is_flag=True, help="list every finding, not only violations")
 def build(verbose: bool) -> None:
     from .build import build_dataset, class_counts
@@ -77,12 +103,15 @@ def build(verbose: bool) -> None:
              "RDF/XML get the default graph (for the seeds: what is known, the resolved layer with the register).")
 @click.option("--format", "fmt", type=click.Choice(names(DATASET, GRAPH)), default="trig", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file to write (default stdout)")
+@seeds_option
 def dump(fmt: str, output: Path | None) -> None:
     import shutil
     import tempfile
 
     from .web.reads import ReadFiles
 
+    if output is not None and not output.parent.is_dir():  # checked before the build, not after it
+        raise UsageError(f"{output.parent}: no such folder to write {output.name} into", Location(field="--output"))
     kg = load_graph(_settings())
     table = find_format(fmt)
     assert table is not None  # click.Choice offers only names from the table
@@ -196,14 +225,17 @@ def read_result(body: bytes, fmt: Format):  # noqa: ANN201 - a results.QueryResu
 @click.option("--union-default-graph/--no-union-default-graph", default=None,
               help="default graph = union of the named graphs (default: on for the seeds, off for --data)")
 @click.option("--allow-updates", is_flag=True,
-              help="accept SPARQL Update on /sparql (with --data and no union default graph; same as KG_ALLOW_UPDATES)")
+              help="accept SPARQL Update and Graph Store writes (with --data and no union default graph; same as "
+                   "KG_ALLOW_UPDATES)")
+@seeds_option
 def serve(host: str, port: int, data: Path | None, store_url: str | None, union_default_graph: bool | None,
           allow_updates: bool) -> None:
     from dataclasses import replace
 
-    from .web.serve import run_server
+    from .listen import check_listen
 
-    settings = _settings()
+    settings = _settings(seeds=data is None)
+    check_listen(host, port)  # before the load: a taken port is one line at once, not a traceback later
     if allow_updates or settings.allow_updates:
         if data is None or union_default_graph:
             raise UsageError("--allow-updates needs --data FILE without --union-default-graph: the seeds are "
@@ -212,6 +244,8 @@ def serve(host: str, port: int, data: Path | None, store_url: str | None, union_
             raise UsageError(f"--allow-updates on {host} without KG_WRITE_TOKEN would let anyone change the data: "
                              "set a token, or listen on 127.0.0.1")
         settings = replace(settings, allow_updates=True)
+    from .web.serve import run_server  # Flask and the rest only once the arguments are known to be good
+
     run_server(settings, host=host, port=port, data=data, store_url=store_url,
                union_default_graph=union_default_graph)
     # Workers, zygote and sockets are closed and nothing is left to write (the store is in memory or opened
@@ -231,8 +265,10 @@ def serve(host: str, port: int, data: Path | None, store_url: str | None, union_
               help="the article text (default: the file the mapping names in article.text, beside it)")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True,
               help="report as lines of file:line: severity: message, as JSON, or as a W3C sh:ValidationReport")
+@seeds_option
 def validate(path: Path, text_path: Path | None, fmt: str) -> None:
     from .intake import MAPPING_SUFFIXES, decode, parse_rdf, rdf_format
+    from .progress import progress
     from .validate import load_context, validate_mapping, validate_rdf
 
     data = _read(path)
@@ -241,11 +277,15 @@ def validate(path: Path, text_path: Path | None, fmt: str) -> None:
         text_file = text_path or _text_beside(path, source)
         text = decode(_read(text_file), str(text_file)) if text_file else ""
         report, _mapping = validate_mapping(load_context(_settings()), source, path, text)
-    else:
-        fmt_in = rdf_format(path.name)
-        dataset = parse_rdf(data, fmt_in, str(path))
-        rdf_text = decode(_read(text_path), str(text_path)) if text_path else None
-        report = validate_rdf(load_context(_settings()), dataset, str(path), rdf_text)
+    else:  # RDF from another tool may be large: parsing and SHACL are the long steps
+        with progress("Validating", total=3, unit="step") as step:
+            dataset = parse_rdf(data, rdf_format(path.name), str(path))
+            step()
+            rdf_text = decode(_read(text_path), str(text_path)) if text_path else None
+            context = load_context(_settings())
+            step()
+            report = validate_rdf(context, dataset, str(path), rdf_text)
+            step()
     _echo_report(report, fmt)
     sys.exit(0 if report.conforms else 1)
 
@@ -258,6 +298,7 @@ def validate(path: Path, text_path: Path | None, fmt: str) -> None:
               help="the article text (default: the file the mapping names in article.text, beside it)")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True,
               help="how to print the validation report")
+@seeds_option
 def add(mapping: Path, text_path: Path | None, fmt: str) -> None:
     from .errors import ArticleRefused
     from .intake import decode
@@ -394,7 +435,16 @@ def _parse_param(text: str) -> tuple[str, str]:
 
 
 def main() -> None:
-    cli(prog_name="kg-service")
+    """Run the command; every usage mistake, click's own included, ends as one line and exit 2."""
+    try:
+        code = cli.main(prog_name="kg-service", standalone_mode=False)
+    except click.ClickException as exc:  # an unknown option, a bad value, a missing argument
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:  # Ctrl-C at a prompt, or a closed stdin
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -56,8 +56,9 @@ def rdf_format(name: str) -> Format:
     return fmt
 
 
-def parse_rdf(data: bytes, fmt: Format, name: str) -> Dataset:
-    """Parse RDF in `fmt` without loading anything it names; raises InputError with line and column."""
+def parse_quads(data: bytes, fmt: Format, name: str) -> list[ox.Quad]:
+    """Parse RDF in `fmt` with Oxigraph without loading anything it names (no DTD, no remote context);
+    raises InputError with line and column. Triples come in the default graph."""
     text = decode(data, name)
     if fmt.name == "rdfxml":
         _refuse_doctype(text, name)
@@ -65,10 +66,15 @@ def parse_rdf(data: bytes, fmt: Format, name: str) -> Dataset:
     elif fmt.name == "jsonld":
         _refuse_remote_context(text, name)
     try:
-        quads = list(ox.parse(data, format=fmt.rdf))
+        return list(ox.parse(data, format=fmt.rdf))
     except SyntaxError as exc:
         raise InputError(f"not valid {fmt.label}: {_reason(exc)}",
                          Location(name, exc.lineno, exc.offset)) from None
+
+
+def parse_rdf(data: bytes, fmt: Format, name: str) -> Dataset:
+    """`parse_quads`, as an rdflib dataset for the validator."""
+    quads = parse_quads(data, fmt, name)
     dataset = Dataset()
     if quads:
         dataset.parse(data=ox.serialize(quads, format=ox.RdfFormat.N_QUADS), format="nquads")

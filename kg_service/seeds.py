@@ -28,6 +28,7 @@ from pathlib import Path
 from .errors import ArticleRefused, Conflict, DamagedSeeds, InputError, Location
 from .intake import decode
 from .mapping import is_text_name
+from .paths import check_addable
 from .report import Report
 from .validate import Context, validate_mapping
 
@@ -156,6 +157,7 @@ def add_article(context: Context, seeds_dir: Path, source: bytes, mapping_name: 
     Raises InputError for unreadable input, ArticleRefused (with the report) on any violation and
     Conflict when the article id is taken. The caller rebuilds the graph it serves afterwards.
     """
+    check_addable(seeds_dir)
     report, mapping = validate_mapping(context, decode(source, mapping_name), Path(mapping_name),
                                        decode(text, text_name))
     if mapping is None or not report.conforms:

@@ -1,8 +1,9 @@
 """Settings as data: one frozen dataclass, each field with its help text, read from ``KG_*`` variables.
 
 Nothing is read at import time: `Settings.from_env()` is called by the CLI and the app factory, so
-tests build settings explicitly. The paths default to the checkout this package lives in, which is
-where `make serve` runs from; a deployment points them elsewhere.
+tests build settings explicitly. The paths default to the folders shipped with the package (the
+checkout's own in a checkout, see `paths`); `from_env` takes ``./seeds`` instead when the command runs
+beside one, so `kg-service serve` in a folder of articles serves those.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import Location, UsageError
+from .paths import bundled, default_seeds
 
 T = TypeVar("T")
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def _setting(default: T, help: str) -> T:
     return field(default=default, metadata={"help": help})
@@ -25,9 +24,10 @@ def _setting(default: T, help: str) -> T:
 
 @dataclass(frozen=True)
 class Settings:
-    seeds_dir: Path = _setting(ROOT / "seeds", "folder of article texts (*.txt) and their mappings (*.yaml)")
-    ontology_dir: Path = _setting(ROOT / "ontology", "folder of dkg.ttl, shapes.ttl and entities.yaml")
-    queries_dir: Path = _setting(ROOT / "sparql", "folder of named queries (*.rq)")
+    seeds_dir: Path = _setting(bundled("seeds"), "folder of article texts (*.txt) and their mappings (*.yaml); "
+                                                 "default ./seeds when there is one, else the seeds kg-service ships")
+    ontology_dir: Path = _setting(bundled("ontology"), "folder of dkg.ttl, shapes.ttl and entities.yaml")
+    queries_dir: Path = _setting(bundled("sparql"), "folder of named queries (*.rq)")
     query_timeout_s: float = _setting(10.0, "longest a SPARQL query may run, in seconds; clients may ask for less")
     max_rows: int = _setting(10000, "most result rows a query returns; clients may ask for fewer")
     query_workers: int = _setting(2, "query worker processes kept ready (they share one copy of the graph)")
@@ -42,6 +42,8 @@ class Settings:
     max_validations: int = _setting(2, "validations POST /validate runs at once; more get 503 with Retry-After "
                                        "(adds are not counted: they wait only for each other)")
     max_query_chars: int = _setting(100_000, "longest SPARQL query text /sparql accepts, in characters")
+    dataset_name: str = _setting("ds", "the dataset name in Fuseki-style URLs (/NAME/sparql, /NAME/query, "
+                                       "/NAME/update, /NAME/data, /NAME/get), for clients set up for Fuseki")
     public_url: str = _setting("", "the service's public base URL (https://kg.example.org), used in every generated "
                                    "link; empty: the address the server listens on. The Host header is never used")
     allow_updates: bool = _setting(False, "accept SPARQL Update on /sparql (only for a --data dataset without the "
@@ -61,7 +63,7 @@ class Settings:
         kg_service.errors.UsageError: KG_MAX_ROWS: KG_MAX_ROWS='many' is not a whole number: most result rows a query returns; clients may ask for fewer
         """  # noqa: E501
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}  # each value has its field's type (see `_parse`)
+        values: dict[str, Any] = {"seeds_dir": default_seeds()}  # each value has its field's type (`_parse`)
         for f in fields(cls):
             raw = env.get("KG_" + f.name.upper())
             if raw is None:

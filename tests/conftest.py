@@ -99,6 +99,16 @@ def start_server(app: Flask) -> tuple[LiveServer, object, threading.Thread]:
             time.sleep(0.05)
 
 
+def stop_server(server: object, thread: threading.Thread) -> None:
+    """Stop a `start_server` server cleanly: its threads finish their responses, then its sockets are closed
+    by its own loop (closed from another thread, the loop may poll a closed socket: EBADF in the thread)."""
+    from waitress import wasyncore
+
+    server.task_dispatcher.shutdown(timeout=5)
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    thread.join(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def live_server(app: Flask) -> Iterator[LiveServer]:
     live, server, thread = start_server(app)

@@ -3,9 +3,9 @@
 `create_app(settings, kg)` builds nothing at import time. Every error leaves as a JSON body
 (`KgError.as_dict()`) or plain text, with the status its cause decides; anything unexpected is a
 500 with a generic message and the traceback in the log only. Every response allows any origin
-(CORS): the service is a public read-only endpoint. One log line per request carries method, path,
-status, milliseconds and a short hash of the query, so slow queries can be found without logging
-their text.
+(CORS, see `cors`): the service is a public endpoint, and the write token is a header, not a cookie.
+One log line per request carries method, path, status, milliseconds and a short hash of the query,
+so slow queries can be found without logging their text.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from ..errors import KgError, Location, UsageError
 from ..settings import Settings
 from ..store import KnowledgeGraph
+from .cors import add_cors
 from .reads import ReadFiles
 from .state import Service, service
 from .workers import WorkerPool
@@ -40,10 +41,12 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     """The app serving `kg` (the built seeds when None). `pool` lets tests share one worker pool
     between many apps; otherwise the app starts its own (`Settings.query_workers`, default 2)."""
     from . import (
+        aliases,
         article_page,
         describe,
         draft,
         entity,
+        graph_store,
         graphs,
         home,
         named,
@@ -73,13 +76,13 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     atexit.register(reads.close)
     app.extensions["kg_service.reads"] = reads  # large reads: files written once per version, then streamed
     app.extensions["kg_service.first_version"] = kg.version  # Last-Modified: from the inputs until a change
+    app.before_request(_start_clock)  # first, so a blueprint's own before-request hook is timed too
     for module in (sparql, describe, graphs, named, ops, pages, validation, home, entity, article_page, query_page,
-                   timeline, search, draft):
+                   timeline, search, draft, graph_store, aliases):
         app.register_blueprint(module.bp)
     app.register_error_handler(KgError, _kg_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _internal_error)
-    app.before_request(_start_clock)
     app.after_request(_finish)
     app.wsgi_app = PublicHost(app.wsgi_app, settings.public_url)  # type: ignore[method-assign]
     return app
@@ -162,12 +165,7 @@ def _finish(response: Response) -> Response:
     """Security and CORS headers, metrics and the request log line."""
     response.headers["X-Content-Type-Options"] = "nosniff"  # a result or error echoing input is never run as HTML
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = "X-KG-Truncated, X-KG-Rows, Warning, ETag"
-    if request.method == "OPTIONS":
-        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, Accept-Encoding"
-        response.headers["Access-Control-Max-Age"] = "86400"
+    add_cors(request, response)
     metrics = service().metrics
     with metrics.lock:
         metrics.requests[(request.method, response.status_code)] += 1

@@ -11,13 +11,15 @@ version: every query after a 204 sees the update.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pyoxigraph as ox
 from flask import Response, g, request
 
 from ..errors import Location, ReadOnly, UsageError
+from ..formats import written
 from ..guard import check_structure
 from ..limits import check_length
 from ..store import KnowledgeGraph, content_version
@@ -28,6 +30,7 @@ from .state import service
 
 UPDATE = "application/sparql-update"
 _lock = threading.Lock()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,21 +58,44 @@ def read_update(params: Mapping[str, Sequence[str]], body: str | None) -> Update
                          tuple(params.get("using-named-graph-uri", ())))
 
 
-def perform_update(update: UpdateRequest) -> Response:
-    """Apply `update` to a copy of the served dataset and serve the copy as a new version; 204 on success.
-
-    The served store is never changed in place: requests running meanwhile keep a consistent snapshot
-    under the old version, and a failing update leaves nothing behind."""
+def check_writable(action: str, field: str) -> None:
+    """Raise unless this request may change the served data: the token (when one is set) and a dataset
+    file served from memory without the union default graph. Shared by updates and Graph Store writes."""
     svc = service()
-    require_token(svc.settings.write_token, "a SPARQL update", open_without_token=True)
+    require_token(svc.settings.write_token, action, open_without_token=True)
     kg = svc.kg
     if not kg.backend.allows.updates:
         raise ReadOnly(f"updates are for a dataset file served from memory (serve --data FILE --allow-updates), "
                        f"not {kg.backend.serves}; the seeds change only by adding articles",
-                       Location(field="update"))
+                       Location(field=field))
     if kg.union_default_graph:
         raise ReadOnly("updates need a dataset served without the union default graph "
-                       "(serve --data FILE --no-union-default-graph)", Location(field="update"))
+                       "(serve --data FILE --no-union-default-graph)", Location(field=field))
+
+
+def change_copy(change: Callable[[ox.Store], T]) -> T:
+    """Run `change` on a copy of the served dataset, then serve the copy as a new version.
+
+    The served store is never changed in place: requests running meanwhile keep a consistent snapshot
+    under the old version, and a change that raises leaves nothing behind. Changes are serialised, so
+    each sees the previous one."""
+    svc = service()
+    with _lock:
+        kg = svc.kg
+        store = ox.Store()
+        store.bulk_extend(kg.store)  # quad by quad: a third faster than writing and parsing N-Quads
+        result = change(store)
+        # The changed copy is served as it is (no second load): its dump only names the new version.
+        version = content_version(written(store.dump(format=ox.RdfFormat.N_QUADS)))
+        updated = KnowledgeGraph(store, union_default_graph=False, version=version, backend=kg.backend)
+        svc.replace_graph(updated)
+    return result
+
+
+def perform_update(update: UpdateRequest) -> Response:
+    """Apply `update` to a copy of the served dataset and serve the copy as a new version; 204 on success."""
+    svc = service()
+    check_writable("a SPARQL update", "update")
     g.query_text = update.text
     check_length(update.text, svc.settings, "update")
     for field, iris in (("using-graph-uri", update.using), ("using-named-graph-uri", update.using_named)):
