@@ -11,6 +11,7 @@ excluded from GRAPH ?g by Virtuoso's own `define input:named-graph-exclude` prag
 "SPARQL: Pragmas"). A query that names its own dataset (FROM, FROM NAMED, or the protocol's graph
 URIs) gets no default added, since Virtuoso adds a FROM to that graph rather than replacing it.
 
+GraphDB, whose default graph is the union unless told otherwise, gets the default graph named too.
 The engine is chosen by the URL (`virtuoso+http://...`, `oxigraph+http://...`) or, for a plain URL, by
 probing: a `Server: Virtuoso/...` header names Virtuoso, else the first layout that answers ``ASK {}``.
 """
@@ -56,9 +57,13 @@ FUSEKI = Engine("fuseki", "sparql", "data")
 VIRTUOSO = Engine("virtuoso", "sparql", "sparql-graph-crud", auth_store_path="sparql-graph-crud-auth",
                   default_graph=VIRTUOSO_DEFAULT_GRAPH, default_uri=VIRTUOSO_DEFAULT_GROUP,
                   admin_path="sparql-auth", setup=VIRTUOSO_SETUP, whole_put=False, owns_server=False)
-GRAPHDB = Engine("graphdb", "", "rdf-graphs/service")  # the URL given is the repository's
+# The URL given is the repository's. GraphDB's default graph is the union of every graph unless a
+# query names RDF4J's sesame:nil as its default graph, which means the real default graph alone
+# (GraphDB's manual, "Query behaviour"); not tested here.
+GRAPHDB = Engine("graphdb", "", "rdf-graphs/service", default_uri="http://www.openrdf.org/schema/sesame#nil")
+GENERIC = Engine("generic", "", "rdf-graphs/service")  # a query endpoint at the URL itself
 # Probed in this order for a plain URL (Virtuoso is told by its Server header, not by its layout).
-ENGINES = {engine.name: engine for engine in (OXIGRAPH, FUSEKI, VIRTUOSO, GRAPHDB)}
+ENGINES = {engine.name: engine for engine in (OXIGRAPH, FUSEKI, VIRTUOSO, GRAPHDB, GENERIC)}
 PROBED = (OXIGRAPH, FUSEKI, GRAPHDB)
 
 
@@ -84,7 +89,7 @@ def parse_store_url(url: str) -> StoreUrl:
     'http://127.0.0.1:7878'
     >>> parse_store_url("blazegraph+http://x/")
     Traceback (most recent call last):
-    ValueError: unknown engine 'blazegraph' in the store URL; use one of oxigraph, fuseki, virtuoso, graphdb
+    ValueError: unknown engine 'blazegraph' in the store URL; use one of oxigraph, fuseki, virtuoso, graphdb, generic
     """
     engine = None
     match = SCHEME.fullmatch(url)

@@ -27,6 +27,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from http.client import HTTPResponse
@@ -35,6 +36,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .engines import (
+    GENERIC,
+    GRAPHDB,
     OXIGRAPH,
     PROBED,
     VIRTUOSO,
@@ -47,7 +50,7 @@ from .engines import (
 )
 from .errors import Location, QueryError, QueryTimeout, RemoteTimeout, RemoteUnavailable
 from .formats import written
-from .guard import TOKEN
+from .guard import TOKEN, inspect_query
 
 ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9"
 RESULTS_JSON = "application/sparql-results+json"
@@ -56,6 +59,7 @@ COUNT_QUADS = "SELECT (COUNT(*) AS ?n) { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?
 NO_GRAPH = "urn:x-kg-service:no-graph"  # a named graph that never exists
 DEFAULT_KEY = ""  # the default graph's key among the graph digests (no graph is named by the empty IRI here)
 STATE_LAYOUT = 1
+PUT_THREADS = 4  # graphs sent at once: a server like Virtuoso commits each PUT on its own
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ def connect(url: str, *, timeout_s: float = 10.0) -> RemoteStore:
                 if response.headers.get_content_type() == RESULTS_JSON:
                     if response.headers.get("Server", "").startswith("Virtuoso/") and engine is not VIRTUOSO:
                         return _at(parsed.base, VIRTUOSO, parsed.user, parsed.password)
+                    if engine is GRAPHDB and not parsed.engine and "/repositories/" not in parsed.base:
+                        return _at(parsed.base, GENERIC, parsed.user, parsed.password)  # not an RDF4J repository
                     return candidate
         except (RemoteUnavailable, QueryError) as exc:
             tried.append(f"{candidate.query_url}: {exc.message}")
@@ -138,7 +144,7 @@ def push(remote: RemoteStore, kg_store: ox.Store, *, state: Path | None = None, 
         for text in remote.engine.setup:
             request = urllib.request.Request(remote.admin_url, method="POST", headers={"Accept": RESULTS_JSON},
                                              data=urllib.parse.urlencode({"query": text}).encode())
-            _call(remote, _authorized(remote, request, timeout_s), timeout_s).close()
+            _send_write(remote, request, timeout_s)
     try:
         return _push(remote, kg_store, before, state, sent, whole=whole, timeout_s=timeout_s)
     except _Drifted:
@@ -164,18 +170,27 @@ def _push(remote: RemoteStore, kg_store: ox.Store, before: dict[str, str], state
         for key, body in _graph_bodies(kg_store):
             digests[key] = _digest(body)
     else:
-        for key, body in _graph_bodies(kg_store):
-            digests[key] = _digest(body)
-            if before.get(key) != digests[key]:
-                _put(remote, _graph_url(remote, key), body, N_TRIPLES, timeout_s, required=True)
-                put += 1
+        with ThreadPoolExecutor(PUT_THREADS) as pool:
+            pending: set[Future[bool]] = set()
+            for key, body in _graph_bodies(kg_store):
+                digests[key] = _digest(body)
+                if before.get(key) != digests[key]:
+                    if len(pending) >= 2 * PUT_THREADS:  # a bounded number of bodies held at once
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            future.result()  # a refused PUT ends the push
+                    pending.add(pool.submit(_put, remote, _graph_url(remote, key), body, N_TRIPLES, timeout_s,
+                                            required=True))
+                    put += 1
+            for future in pending:
+                future.result()
         ours = set(digests) - {DEFAULT_KEY}
         gone = set(before) - ours - {DEFAULT_KEY}
         if remote.engine.owns_server:
             gone |= all_graphs(remote, timeout_s=timeout_s) - ours
         for name in sorted(gone):
             request = urllib.request.Request(_graph_url(remote, name), method="DELETE")
-            _call(remote, _authorized(remote, request, timeout_s), timeout_s).close()
+            _send_write(remote, request, timeout_s)
             deleted += 1
     if not remote.engine.owns_server:  # what is there besides ours is hidden from GRAPH ?g
         foreign = all_graphs(remote, timeout_s=timeout_s) - set(digests) - {remote.engine.default_graph}
@@ -276,13 +291,16 @@ def send_query(remote: RemoteStore, text: str, *, timeout_s: float, default_grap
     own = bool(default_graphs or named_graphs) or names_dataset(text)
     if remote.engine.default_uri and not own:
         default_graphs = default_graph_uris(remote.engine, own_dataset=False)
+    if remote.engine.default_graph and not own:
         named, variable = graph_references(text)
         if named:  # a graph that is not ours is named as none is, so it finds nothing, as on the embedded store
             named_graphs = sorted(remote.graphs if variable else (named & remote.graphs) or {NO_GRAPH})
     form = [("query", dataset_prologue(remote.engine, remote.excluded) + text)]
     form += [("default-graph-uri", g) for g in default_graphs] + [("named-graph-uri", g) for g in named_graphs]
+    # Only N-Triples for a graph: Virtuoso would send a CONSTRUCT as SPARQL JSON bindings of ?s ?p ?o.
+    accept = N_TRIPLES if inspect_query(text).is_graph else ACCEPT
     request = urllib.request.Request(remote.query_url, data=urllib.parse.urlencode(form).encode(), method="POST",
-                                     headers={"Accept": ACCEPT,
+                                     headers={"Accept": accept,
                                               "Content-Type": "application/x-www-form-urlencoded"})
     response = _call(remote, request, timeout_s, query=True)
     if response.headers.get("X-SQL-State") == "S1TAT":  # Virtuoso's "anytime" answer: partial results
@@ -327,36 +345,59 @@ def _opener(user: str | None, password: str | None, url: str) -> urllib.request.
                                        urllib.request.HTTPDigestAuthHandler(passwords))
 
 
+# (store URL, user) -> the digest handler (it counts the uses of a nonce) and the server's last challenge
+_CHALLENGES: dict[tuple[str, str], tuple[urllib.request.HTTPDigestAuthHandler | None, dict[str, str]]] = {}
+
+
+def _send_write(remote: RemoteStore, request: urllib.request.Request, timeout_s: float) -> None:
+    """Send a PUT, DELETE or setup query with its credentials; a refused challenge is fetched anew once."""
+    try:
+        _call(remote, _authorized(remote, request, timeout_s), timeout_s).close()
+    except RemoteUnavailable:
+        if remote.user is None or (remote.store_url, remote.user) not in _CHALLENGES:
+            raise
+        _CHALLENGES.pop((remote.store_url, remote.user), None)  # a stale nonce: ask for a new one
+        _call(remote, _authorized(remote, request, timeout_s), timeout_s).close()
+
+
 def _authorized(remote: RemoteStore, request: urllib.request.Request, timeout_s: float) -> urllib.request.Request:
     """`request` with its Authorization header computed before it is sent.
 
     Answering the challenge after sending, as urllib does, sends a large body twice, and Virtuoso
     closes the connection on its 401 before reading the body, so the client gets a broken pipe, not
-    the challenge. The challenge is fetched by a HEAD of the same URL instead, which carries no body.
+    the challenge. The challenge is fetched by a HEAD of the same URL instead, which carries no body,
+    and reused (the nonce counted up) until the server refuses it.
     """
     if remote.user is None:
         return request
-    try:
-        urllib.request.urlopen(urllib.request.Request(request.full_url, method="HEAD"),  # noqa: S310 - ours
-                               timeout=timeout_s).close()
-        return request  # no credentials asked for
-    except urllib.error.HTTPError as exc:
-        challenge = exc.headers.get("WWW-Authenticate", "")
-        exc.close()
-    except (urllib.error.URLError, OSError):
-        return request  # the write itself reports why the server cannot be reached
-    scheme, _, params = challenge.partition(" ")
-    if scheme.lower() == "digest":
-        passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-        passwords.add_password(None, request.full_url, remote.user, remote.password or "")
-        handler = urllib.request.HTTPDigestAuthHandler(passwords)
-        fields = urllib.request.parse_keqv_list(urllib.request.parse_http_list(params))
+    key = (remote.store_url, remote.user)
+    if key not in _CHALLENGES:
+        try:
+            urllib.request.urlopen(urllib.request.Request(request.full_url, method="HEAD"),  # noqa: S310 - ours
+                                   timeout=timeout_s).close()
+            return request  # no credentials asked for
+        except urllib.error.HTTPError as exc:
+            challenge = exc.headers.get("WWW-Authenticate", "")
+            exc.close()
+        except (urllib.error.URLError, OSError):
+            return request  # the write itself reports why the server cannot be reached
+        scheme, _, params = challenge.partition(" ")
+        handler = None
+        if scheme.lower() == "digest":
+            passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+            passwords.add_password(None, remote.store_url, remote.user, remote.password or "")
+            handler = urllib.request.HTTPDigestAuthHandler(passwords)
+        elif scheme.lower() != "basic":
+            return request
+        _CHALLENGES[key] = (handler, urllib.request.parse_keqv_list(urllib.request.parse_http_list(params)))
+    handler, fields = _CHALLENGES[key]
+    if handler is None:
+        token = base64.b64encode(f"{remote.user}:{remote.password or ''}".encode()).decode("ascii")
+        request.add_unredirected_header("Authorization", "Basic " + token)
+    else:
         value = handler.get_authorization(request, fields)
         if value:
             request.add_unredirected_header("Authorization", "Digest " + value)
-    elif scheme.lower() == "basic":
-        token = base64.b64encode(f"{remote.user}:{remote.password or ''}".encode()).decode("ascii")
-        request.add_unredirected_header("Authorization", "Basic " + token)
     return request
 
 
@@ -365,7 +406,7 @@ def _put(remote: RemoteStore, url: str, body: bytes, media_type: str, timeout_s:
     """PUT `body`; False when the server does not take this kind of PUT (and it is not `required`)."""
     request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": media_type})
     try:
-        _call(remote, _authorized(remote, request, timeout_s), timeout_s).close()
+        _send_write(remote, request, timeout_s)
     except RemoteUnavailable:
         if required:
             raise
@@ -375,6 +416,17 @@ def _put(remote: RemoteStore, url: str, body: bytes, media_type: str, timeout_s:
 
 def _join(base: str, path: str) -> str:
     return f"{base}/{path}" if path else base
+
+
+def with_base(text: str, base_iri: str | None) -> str:
+    r"""`text` with `base_iri` as its BASE, unless it declares its own (Virtuoso refuses a second BASE).
+
+    >>> with_base("SELECT * {}", "http://h/"), with_base("BASE <http://q/> SELECT * {}", "http://h/")
+    ('BASE <http://h/>\nSELECT * {}', 'BASE <http://q/> SELECT * {}')
+    """
+    if not base_iri or any(m.lastgroup == "word" and m.group().upper() == "BASE" for m in TOKEN.finditer(text)):
+        return text
+    return f"BASE <{base_iri}>\n{text}"
 
 
 def inline_bindings(text: str, bindings: Mapping[str, ox.NamedNode | ox.Literal] | None) -> str:
