@@ -170,6 +170,37 @@ def graph_references(text: str) -> tuple[set[str], bool]:
     return named, variable
 
 
+def graph_constants_bound(text: str) -> str | None:
+    """`text` with each ``GRAPH <iri>`` written ``VALUES ?kg_graphN { <iri> } GRAPH ?kg_graphN``; None
+    when the query projects ``*`` (the new variables would show in its results).
+
+    For Virtuoso, a query with both GRAPH <iri> and GRAPH ?var would otherwise have to name every graph
+    of ours, which at thousands of graphs is a request Virtuoso refuses; a graph variable bound to the
+    IRI is found among all graphs.
+
+    >>> graph_constants_bound("SELECT ?s { GRAPH <http://a> { ?s ?p ?o } GRAPH ?g { ?s ?p ?o } }")
+    'SELECT ?s { VALUES ?kg_graph0 { <http://a> } GRAPH ?kg_graph0 { ?s ?p ?o } GRAPH ?g { ?s ?p ?o } }'
+    >>> graph_constants_bound("SELECT DISTINCT * { GRAPH <http://a> {} }") is None
+    True
+    """
+    tokens = [m for m in TOKEN.finditer(text) if m.lastgroup != "comment"]
+    for index, match in enumerate(tokens[:-1]):
+        if match.lastgroup == "word" and match.group().upper() == "SELECT":
+            following = tokens[index + 1]
+            if following.group().upper() in ("DISTINCT", "REDUCED") and index + 2 < len(tokens):
+                following = tokens[index + 2]
+            if following.group() == "*":
+                return None
+    pieces, last, count = [], 0, 0
+    for index, match in enumerate(tokens[:-1]):
+        following = tokens[index + 1]
+        if match.lastgroup == "word" and match.group().upper() == "GRAPH" and following.lastgroup in ("iri", "pname"):
+            variable = f"?kg_graph{count}"
+            pieces += [text[last:match.start()], f"VALUES {variable} {{ {following.group()} }} GRAPH {variable}"]
+            last, count = following.end(), count + 1
+    return "".join(pieces) + text[last:]
+
+
 def default_graph_uris(engine: Engine, *, own_dataset: bool) -> list[str]:
     """The protocol's default-graph-uri to send with a query that names no dataset of its own.
 

@@ -44,6 +44,7 @@ from .engines import (
     Engine,
     dataset_prologue,
     default_graph_uris,
+    graph_constants_bound,
     graph_references,
     names_dataset,
     parse_store_url,
@@ -293,7 +294,10 @@ def send_query(remote: RemoteStore, text: str, *, timeout_s: float, default_grap
         default_graphs = default_graph_uris(remote.engine, own_dataset=False)
     if remote.engine.default_graph and not own:
         named, variable = graph_references(text)
-        if named:  # a graph that is not ours is named as none is, so it finds nothing, as on the embedded store
+        bound = graph_constants_bound(text) if named and variable else None
+        if bound is not None:
+            text = bound  # GRAPH ?var ranges over our graphs; each named one is bound to a variable
+        elif named:  # a graph that is not ours is named as none is, so it finds nothing, as on the embedded store
             named_graphs = sorted(remote.graphs if variable else (named & remote.graphs) or {NO_GRAPH})
     form = [("query", dataset_prologue(remote.engine, remote.excluded) + text)]
     form += [("default-graph-uri", g) for g in default_graphs] + [("named-graph-uri", g) for g in named_graphs]
