@@ -26,6 +26,9 @@ from pathlib import Path
 import pytest
 import servers
 from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import settings as settings_h
+from hypothesis import strategies as st
 from test_stores import QUERY_NAMES, WITH_PARAMS, app_for, rows_of
 
 from kg_service.engines import VIRTUOSO, VIRTUOSO_DEFAULT_GRAPH
@@ -445,3 +448,58 @@ def test_w3c_query_evaluation_through_virtuoso(case, w3c_virtuoso: servers.Virtu
     kg.remote = push(connect(w3c_virtuoso.store_url), kg.store).remote
     app = app_for(w3c.CONFORMANCE_SETTINGS, kg, own_pool)
     w3c.check_query(case, app.test_client(), text)
+
+
+# --- the profile's pure parts, and what a plain URL finds ---------------------------------------------------------
+
+def test_a_plain_url_finds_virtuoso_by_its_server_header(virtuoso: servers.Virtuoso) -> None:
+    from kg_service.remote import connect
+
+    remote = connect(virtuoso.base + "/sparql")  # no engine named, no credentials
+    assert remote.engine is VIRTUOSO and remote.store_url == virtuoso.base + "/sparql-graph-crud"
+
+
+def test_an_unknown_engine_in_the_url_is_a_clear_error() -> None:
+    from kg_service.errors import RemoteUnavailable
+    from kg_service.remote import connect
+
+    with pytest.raises(RemoteUnavailable, match="unknown engine 'stardog'"):
+        connect("stardog+http://127.0.0.1:1/")
+
+
+def test_an_unreadable_push_state_means_a_full_push(tmp_path: Path) -> None:
+    from kg_service.remote import RemoteStore, read_state
+
+    state = tmp_path / "remote-x.json"
+    remote = RemoteStore("http://127.0.0.1:1/sparql", "http://127.0.0.1:1/store")
+    for text in ("", "{", '{"layout": 1, "store": "http://127.0.0.1:1/store", "graphs": [1]}',
+                 '{"layout": 1, "store": "http://elsewhere/store", "graphs": {"g": "h"}}'):
+        state.write_text(text)
+        assert read_state(state, remote) == {}
+    state.write_text('{"layout": 1, "store": "http://127.0.0.1:1/store", "graphs": {"g": "h"}}')
+    assert read_state(state, remote) == {"g": "h"}
+
+
+@settings_h(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("GRAPH<>{}?*: \n\"#abgSELECTDISNV")), max_size=80))
+def test_graph_rewriting_never_fails_and_leaves_no_graph_constant(text: str) -> None:
+    from kg_service.engines import graph_constants_bound, graph_references, names_dataset
+
+    names_dataset(text)
+    graph_references(text)
+    rewritten = graph_constants_bound(text)
+    if rewritten is not None:
+        named, _ = graph_references(rewritten)
+        assert named == set()
+
+
+@given(st.text(max_size=60))
+def test_store_urls_are_taken_apart_or_refused_with_a_value_error(url: str) -> None:
+    from kg_service.engines import parse_store_url
+
+    try:
+        parsed = parse_store_url(url)
+    except ValueError as exc:
+        assert "engine" in str(exc) or "port" in str(exc) or "IPv6" in str(exc) or "netloc" in str(exc), exc
+        return
+    assert "@" not in urllib.parse.urlsplit(parsed.base).netloc  # credentials never stay in the URL
