@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+import peers  # noqa: E402
 from corpus import write_corpus  # noqa: E402
 from measure import Client, latency_rounds, normalise  # noqa: E402
 from peers import BIN, Server, _start_kg  # noqa: E402
@@ -65,7 +66,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--budget", type=float, default=600.0, help="seconds for the latency rounds at most")
     parser.add_argument("--buffers", type=int, default=170_000, help="Virtuoso's NumberOfBuffers (8 KB pages)")
+    parser.add_argument("--ready-timeout", type=float, default=peers.READY_TIMEOUT_S,
+                        help="seconds a start (with its push) may take before the run gives up")
     args = parser.parse_args()
+    peers.READY_TIMEOUT_S = args.ready_timeout  # read by peers.wait_ready
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     workdir = RESULTS / f"remote-{args.articles}-{stamp}"
