@@ -441,7 +441,8 @@ def w3c_virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.V
 @pytest.mark.parametrize("case", _w3c_cases())
 def test_w3c_query_evaluation_through_virtuoso(case, w3c_virtuoso: servers.Virtuoso,  # noqa: ANN001
                                                own_pool: WorkerPool) -> None:
-    from kg_service.remote import connect, push
+    from kg_service.push import push
+    from kg_service.remote import connect
 
     text = f"BASE <{case.query.as_uri()}>\n" + case.query.read_text(encoding="utf-8")
     kg = w3c.make_kg(case.data, case.graph_data)
@@ -468,7 +469,8 @@ def test_an_unknown_engine_in_the_url_is_a_clear_error() -> None:
 
 
 def test_an_unreadable_push_state_means_a_full_push(tmp_path: Path) -> None:
-    from kg_service.remote import RemoteStore, read_state
+    from kg_service.push import read_state
+    from kg_service.remote import RemoteStore
 
     state = tmp_path / "remote-x.json"
     remote = RemoteStore("http://127.0.0.1:1/sparql", "http://127.0.0.1:1/store")

@@ -45,7 +45,8 @@ def load_kg(settings: Settings, *, data: Path | None, union_default_graph: bool 
 
         kg = KnowledgeGraph.from_dataset(build_dataset(settings).dataset, union_default_graph=union)
     if store_url:
-        from ..remote import connect, push, state_file
+        from ..push import push, state_file
+        from ..remote import connect
 
         remote = connect(store_url)
         log.info("pushing the graphs of %d quads that changed to %s (%s)", len(kg), remote.store_url,
