@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from .mapping import is_text_name
 from .pagedata import PAGE_LIMIT, Value, labels, local_name, select
 from .store import KnowledgeGraph
 from .vocab import article_graph, article_iri, is_key
@@ -121,7 +122,7 @@ def load_article(kg: KnowledgeGraph, article_id: str, seeds_dir: Path) -> Articl
 
 
 def _read_text(seeds_dir: Path, name: object) -> str | None:
-    if not isinstance(name, ox.Literal) or Path(name.value).name != name.value or not name.value.endswith(".txt"):
+    if not isinstance(name, ox.Literal) or not is_text_name(name.value):  # a bare ID.txt, matched in full
         return None
     try:
         return (seeds_dir / name.value).read_text(encoding="utf-8")

@@ -1,5 +1,5 @@
-"""Checks across graphs that SHACL cannot express: duplicates of known events, quotes and offsets
-against the verbatim text, and IRIs of ours that name nothing known.
+"""Checks across graphs that SHACL cannot express: duplicates of known events, meetings with one
+side, quotes and offsets against the verbatim text, and IRIs of ours that name nothing known.
 
 The validator (validate.py) runs these beside pySHACL when a new article or an RDF file from
 another tool is checked against the served seeds. Each check reads graphs and returns `Finding`s;
@@ -9,95 +9,169 @@ none of them changes a graph.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, Dataset, Graph, URIRef
 
 from .compiler import Catalogue
-from .quotes import closest_passage
+from .dates import Span
+from .mapping import is_date_text
+from .quotes import not_found_hint
 from .report import Finding
-from .vocab import DKG, EVENT_CLASSES, ID, OA
+from .vocab import CORRECTION_GRAPH, DKG, EVENT_CLASSES, GRAPH, ID, OA
 
-# What makes two reports one event: its class, its date and who took part, whatever the class calls them.
-SIDES = (DKG.participant, DKG.party, DKG.imposedBy, DKG.targets, DKG.court, DKG.defendant, DKG.plaintiff)
+# What makes two reports one event, besides its class and date: who took part, whatever the class calls
+# them (participants or parties, court and defendants, imposer and targets), and where.
+SIDES = (DKG.participant, DKG.party, DKG.imposedBy, DKG.targets, DKG.court, DKG.defendant)
 _CLASSES = {iri: name for name, iri in EVENT_CLASSES.items()}
 _EVENT_PREFIX = str(ID) + "event/"
+_ARTICLE_GRAPH = str(GRAPH) + "article/"
 
 
-@dataclass(frozen=True)
-class Signature:
-    """An event's class and date: the first thing two reports of one event share."""
+@dataclass
+class KnownEvent:
+    """What the graph says of one event, over every article that reports it and the corrections: its
+    class, every date given (each a span of days, so 2019 and 2019-07-01 overlap), who took part (by
+    property) and where, and the articles (graph names) that report it."""
 
+    iri: URIRef
     cls: str
-    date: str
+    spans: list[Span] = field(default_factory=list)
+    sides: dict[str, set[str]] = field(default_factory=dict)
+    places: set[str] = field(default_factory=set)
+    articles: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return str(self.iri).removeprefix(_EVENT_PREFIX)
 
 
-Sides = dict[str, frozenset[str]]  # property IRI -> the agents it names
+def known_events(dataset: Dataset, *, exclude: Iterable[str] = ()) -> dict[URIRef, KnownEvent]:
+    """Every event of the built dataset, from one walk over its article graphs and its corrections graph
+    (graphs named in `exclude` are left out: the article a new mapping replaces)."""
+    events: dict[URIRef, KnownEvent] = {}
+    left_out = set(exclude)
+    for graph in dataset.graphs():
+        name = str(graph.identifier)
+        if name.startswith(_ARTICLE_GRAPH) and name not in left_out:
+            collect_events(graph, events, name)
+    collect_corrections(dataset.graph(CORRECTION_GRAPH), events)
+    return events
 
 
-def signatures(graph: Graph) -> dict[URIRef, dict[Signature, Sides]]:
-    """The signature and sides of every dated event in `graph` that names any side."""
-    found: dict[URIRef, dict[Signature, Sides]] = {}
+def collect_events(graph: Graph, events: dict[URIRef, KnownEvent], source: str) -> dict[URIRef, KnownEvent]:
+    """Add what `graph` (one article's, named `source`) says of its events to `events`."""
     for event, cls in graph.subject_objects(RDF.type):
-        if not isinstance(cls, URIRef) or cls not in _CLASSES or not isinstance(event, URIRef):
+        if not isinstance(event, URIRef) or cls not in _CLASSES:
             continue
-        sides = {str(p): frozenset(str(o) for o in graph.objects(event, p)) for p in SIDES}
-        sides = {p: agents for p, agents in sides.items() if agents}
-        for date in graph.objects(event, DKG.date):
-            if sides:
-                found.setdefault(event, {})[Signature(_CLASSES[cls], str(date))] = sides
-    return found
+        known = events.setdefault(event, KnownEvent(event, _CLASSES[cast(URIRef, cls)]))
+        if source not in known.articles:
+            known.articles.append(source)
+        start, end = graph.value(event, DKG.date), graph.value(event, DKG.endDate)
+        low, high = graph.value(event, DKG.earliestDate), graph.value(event, DKG.latestDate)
+        for first, last in ((start, end or start), (low, high or low), (None if low else high, high)):
+            if first is not None and last is not None and is_date_text(str(first)) and is_date_text(str(last)):
+                known.spans.append(Span(Span.of(str(first)).earliest, Span.of(str(last)).latest))
+        for prop in SIDES:
+            agents = {str(o) for o in graph.objects(event, prop)}
+            if agents:
+                known.sides.setdefault(str(prop), set()).update(agents)
+        known.places.update(str(o) for o in graph.objects(event, DKG.place))
+    return events
 
 
-def known_signatures(graphs: Iterable[tuple[str, Graph]]) -> dict[Signature, list[tuple[URIRef, Sides, str]]]:
-    """Signature -> [(event IRI, sides, graph name)] over the served article graphs."""
-    index: dict[Signature, list[tuple[URIRef, Sides, str]]] = {}
-    for name, graph in graphs:
-        for event, sigs in signatures(graph).items():
-            for sig, sides in sigs.items():
-                index.setdefault(sig, []).append((event, sides, name))
-    return index
+def collect_corrections(graph: Graph, events: dict[URIRef, KnownEvent]) -> None:
+    """Add the dates the corrections establish (what published sources say) to the events they correct."""
+    for correction in graph.subjects(RDF.type, DKG.Correction):
+        subject = graph.value(correction, DKG.correctionSubject)
+        value = graph.value(correction, DKG.correctValue)
+        if subject in events and graph.value(correction, DKG.correctedProperty) in (DKG.date, DKG.earliestDate) \
+                and value is not None and is_date_text(str(value)):
+            events[cast(URIRef, subject)].spans.append(Span.of(str(value)))
 
 
-def same_sides(a: Sides, b: Sides) -> bool:
-    """Whether two events name the same sides: equal for every property both give, and they share one.
+def probably_same(new: KnownEvent, known: KnownEvent) -> bool:
+    """Whether two events are probably one: same class, dates that overlap, the same sides for every
+    property both give (one may name fewer: a subset), at least one such property, and no two
+    different places.
 
-    One report may name the ministers and another the states as well; what both name must agree.
-
-    >>> p, s = "participant", "party"
-    >>> same_sides({p: frozenset("ab")}, {p: frozenset("ab"), s: frozenset("xy")})
+    >>> from datetime import date
+    >>> a = KnownEvent(URIRef("a"), "Ruling", [Span.of("2018-10-30")], {"court": {"c"}})
+    >>> probably_same(a, KnownEvent(URIRef("b"), "Ruling", [Span.of("2018")], {"court": {"c"}, "defendant": {"d"}}))
     True
-    >>> same_sides({p: frozenset("ab")}, {p: frozenset("ac")}), same_sides({p: frozenset("ab")}, {s: frozenset("ab")})
-    (False, False)
+    >>> probably_same(a, KnownEvent(URIRef("b"), "Ruling", [Span.of("2018-11")], {"court": {"c"}}))
+    False
     """
-    common = a.keys() & b.keys()
-    return bool(common) and all(a[p] == b[p] for p in common)
+    if new.cls != known.cls or not any(_overlap(a, b) for a in new.spans for b in known.spans):
+        return False
+    common = new.sides.keys() & known.sides.keys()
+    if not common or any(not (new.sides[p] <= known.sides[p] or known.sides[p] <= new.sides[p]) for p in common):
+        return False
+    return not (new.places and known.places and not new.places & known.places)
 
 
-def duplicate_findings(graph: Graph, known: dict[Signature, list[tuple[URIRef, Sides, str]]],
+def _overlap(a: Span, b: Span) -> bool:
+    return a.earliest <= b.latest and b.earliest <= a.latest
+
+
+def duplicate_findings(new: dict[URIRef, KnownEvent], known: dict[URIRef, KnownEvent],
+                       distinct: dict[URIRef, set[URIRef]] | None = None,
                        line_of: Callable[[URIRef], int | None] = lambda _iri: None,
                        file: str | None = None) -> list[Finding]:
-    """A Warning for each event of `graph` that matches a known event under another IRI: same class,
-    same date, same participants (or parties, imposer and targets, court and defendants)."""
+    """A Violation for each event of `new` that is probably a `known` event under another id, unless
+    the mapping declares it distinct from that one (`distinct`: event -> the events it is not)."""
     findings = []
-    for event, sigs in sorted(signatures(graph).items()):
-        for sig, sides in sorted(sigs.items(), key=lambda item: item[0].date):
-            others = sorted({other: source for other, their, source in known.get(sig, [])
-                             if other != event and same_sides(sides, their)}.items())
-            for other, source in others:
-                key = str(event).removeprefix(_EVENT_PREFIX)
-                findings.append(Finding(
-                    "Warning", f"events.{key}: probably the same event as <{other}> (same class {sig.cls}, date "
-                    f"{sig.date} and participants, reported in <{source}>): reuse its id "
-                    f"{str(other).removeprefix(_EVENT_PREFIX)!r}", str(event), str(RDF.type), str(other),
-                    file if line_of(event) else None, line_of(event), "duplicate"))
+    for event, mine in sorted(new.items()):
+        for other, theirs in sorted(known.items()):
+            if other == event or other in (distinct or {}).get(event, set()) or not probably_same(mine, theirs):
+                continue
+            where = ", ".join(a.removeprefix(_ARTICLE_GRAPH) for a in theirs.articles)
+            key = str(event).removeprefix(_EVENT_PREFIX)
+            findings.append(Finding(
+                "Violation", f"events.{key}: probably the same event as {theirs.key!r} (a {theirs.cls} on "
+                f"{_dates(theirs)}, {_sides(theirs)}; reported in article {where}): reuse its id "
+                f"{theirs.key!r}, or declare distinct_from: [{{id: {theirs.key}, reason: ...}}] if it is another",
+                str(event), str(RDF.type), str(other), file if line_of(event) else None, line_of(event), "duplicate"))
+    return findings
+
+
+def _dates(event: KnownEvent) -> str:
+    spans = sorted(set(event.spans), key=lambda s: (s.earliest, s.latest))
+    return " / ".join(s.earliest.isoformat() if s.earliest == s.latest else
+                      f"{s.earliest.isoformat()}..{s.latest.isoformat()}" for s in spans[:3])
+
+
+def _sides(event: KnownEvent) -> str:
+    return "; ".join(f"{p.rsplit('#', 1)[-1]} " + ", ".join(sorted(a.rsplit("/", 1)[-1] for a in agents))
+                     for p, agents in sorted(event.sides.items()))
+
+
+def one_sided_findings(graph: Graph, countries: Callable[[URIRef], URIRef | None],
+                       line_of: Callable[[URIRef], int | None] = lambda _iri: None,
+                       file: str | None = None) -> list[Finding]:
+    """A Violation for each meeting with fewer than two sides: its parties and the states of its
+    participants together (a participant whose state is unknown is a side of their own). One minister
+    and their own state is one side; talks need two."""
+    findings = []
+    for meeting in sorted(m for m in graph.subjects(RDF.type, DKG.Meeting) if isinstance(m, URIRef)):
+        parties = {o for o in graph.objects(meeting, DKG.party) if isinstance(o, URIRef)}
+        people = {o for o in graph.objects(meeting, DKG.participant) if isinstance(o, URIRef)}
+        sides = parties | {countries(p) or p for p in people}
+        if len(sides) == 1:
+            key = str(meeting).removeprefix(_EVENT_PREFIX)
+            who = ", ".join(sorted(str(x).rsplit("/", 1)[-1] for x in parties | people))
+            findings.append(Finding("Violation", f"events.{key}: a meeting needs two sides, but {who} are all one "
+                                    f"side ({str(next(iter(sides))).rsplit('/', 1)[-1]}): name the other side's "
+                                    "participants or party, or make it a Visit", str(meeting), str(DKG.party), None,
+                                    file if line_of(meeting) else None, line_of(meeting), "check"))
     return findings
 
 
 def quote_findings(graph: Graph, texts: Callable[[URIRef], str | None], file: str | None = None) -> list[Finding]:
     """Evidence in RDF made elsewhere: each quote must occur in its article, at the offsets given."""
-    findings = []
+    findings: list[Finding] = []
+    searched = 0
     for target, source in graph.subject_objects(OA.hasSource):
         text = texts(source) if isinstance(source, URIRef) else None
         if text is None:
@@ -107,9 +181,10 @@ def quote_findings(graph: Graph, texts: Callable[[URIRef], str | None], file: st
         for sel in graph.objects(target, OA.hasSelector):
             exact = graph.value(sel, OA.exact)
             if exact is not None and str(exact) not in text:
-                findings.append(Finding("Violation", "quote not found in the text of the article; closest passage: "
-                                        f"{closest_passage(text, str(exact))!r}", str(sel), str(OA.exact),
+                findings.append(Finding("Violation", "quote not found in the text of the article; "
+                                        f"{not_found_hint(text, str(exact), searched)}", str(sel), str(OA.exact),
                                         str(exact), file, None, "check"))
+                searched += 1
             start, end = graph.value(sel, OA.start), graph.value(sel, OA.end)
             if start is None or end is None or not exacts:
                 continue

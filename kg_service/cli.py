@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from .errors import KgError, UsageError
-from .formats import DATASET, GRAPH, find_format, names
+from .errors import KgError, Location, UsageError
+from .formats import DATASET, GRAPH, RESULTS, Format, find_format, names
 from .settings import Settings
 
 
@@ -87,30 +87,84 @@ def dump(fmt: str, output: Path | None) -> None:
     tmp.replace(output)
 
 
-@cli.command(help="Run a SPARQL query (text, or a .rq file) on the seed graph.")
+@cli.command(help="Run a SPARQL query on the seed graph, exactly as /sparql runs it (same guard, limits and "
+             "bytes). QUERY is a query file (.rq, with or without a header), '-' for stdin, or the query text.")
 @click.argument("query")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "tsv", "xml"]), default="table",
+@click.option("--format", "fmt", type=click.Choice(["table", *names(RESULTS, GRAPH)]), default="table",
               show_default=True)
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="bind a variable of the query to a value (an IRI in <...>, otherwise a string)")
 def query(query: str, fmt: str, params: tuple[str, ...]) -> None:
-    from .queries import parse_query_file
-    from .results import render_table, run_query, term_from_text
+    import pyoxigraph as ox
+
+    from .results import render_table, short, term_from_text
+    from .web.run import QueryRequest, execute, plan
+    from .web.workers import execute as execute_job
 
     values = dict(_parse_param(p) for p in params)
-    if query.endswith(".rq") and Path(query).is_file():
-        named = parse_query_file(Path(query))  # header defaults apply, and parameters are type-checked
-        text, bindings = named.text, named.bindings(values)
-    else:
-        text, bindings = query, {name: term_from_text(value) for name, value in values.items()}
-    _build, kg = load_graph(_settings())
-    result = run_query(kg, text, bindings=bindings)
-    if fmt == "table":
-        click.echo(render_table(result))
-    else:
-        out = find_format(fmt)
-        assert out is not None  # click.Choice offers only names from the table
-        sys.stdout.buffer.write(result.serialize(out))
+    text, bindings = _query_text(query, values)
+    bindings = bindings if bindings is not None else {n: term_from_text(v) for n, v in values.items()}
+    settings = _settings()
+    request = QueryRequest(text, bindings=tuple(bindings.items()),
+                           params={"format": [fmt]} if fmt != "table" else {}, accept=TABLE_ACCEPT,
+                           base_iri=(settings.public_url or "http://localhost").rstrip("/") + "/sparql")
+    planned = plan(request, settings, "")  # refuses what the endpoint refuses (SERVICE, LOAD, the guard's bounds)
+    _build, kg = load_graph(settings)
+    # Loaded as a query worker loads it (from N-Quads, in bulk): the engine's row order, and so the order of
+    # GROUP_CONCAT's values, follows the load order, and the bytes must be the endpoint's.
+    store = ox.Store()
+    store.bulk_load(kg.store.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
+    result = execute(planned, lambda job, _timeout_s: execute_job(store, job))
+    if result.answer.truncated:
+        click.echo(f"warning: {result.headers['Warning']}", err=True)
+    if fmt != "table":
+        sys.stdout.buffer.write(result.body)
+        return
+    if planned.shape.is_graph:
+        for quad in ox.parse(result.body, format=planned.fmt.rdf):
+            click.echo(f"{short(quad.subject)} {short(quad.predicate)} {short(quad.object)}")
+        return
+    click.echo(render_table(read_result(result.body, planned.fmt)))
+
+
+TABLE_ACCEPT = "application/sparql-results+json, application/n-triples"  # what the table is read back from
+
+
+def _query_text(query: str, values: dict[str, str]):  # noqa: ANN202 - (str, bindings or None)
+    """The query text, and its bindings when a query file's header types its parameters."""
+    from .queries import parse_query_file
+
+    if query == "-":
+        return sys.stdin.read(), None
+    path = Path(query)
+    if query.endswith(".rq") or _is_file(path):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the query file: {getattr(exc, 'strerror', None) or exc}",
+                             Location(query)) from None
+        if any(line.lower().startswith("# title:") for line in text.splitlines()[:20]):
+            named = parse_query_file(path)  # header defaults apply, and parameters are type-checked
+            return named.text, named.bindings(values)
+        return text, None
+    return query, None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # query text too long to be a file name
+        return False
+
+
+def read_result(body: bytes, fmt: Format):  # noqa: ANN201 - a results.QueryResult
+    """Read serialised solutions or a boolean back as a result to show as a table."""
+    import pyoxigraph as ox
+
+    from .results import BINDINGS, BOOLEAN, QueryResult
+
+    raw = ox.parse_query_results(body, format=fmt.results)
+    return QueryResult(BOOLEAN if isinstance(raw, ox.QueryBoolean) else BINDINGS, raw)
 
 
 @cli.command(help="Serve the graph over HTTP (SPARQL 1.1 Protocol, Graph Store reads, dumps) with waitress. "
@@ -202,6 +256,75 @@ def add(mapping: Path, text_path: Path | None, fmt: str) -> None:
         raise
     _echo_report(report, fmt)
     click.echo(f"Added article {added.article_id}: {added.text_path}, {added.mapping_path}", err=True)
+
+
+@cli.command(help="Draft a mapping from an article's text: article block, mentions of register entities, candidate "
+             "events and statements, each guess marked '# check:', the id of a known event proposed for reuse. "
+             "Never adds anything: edit the draft, then `kg-service validate` it. Exit 2 when the text cannot be read.")
+@click.argument("article", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file to write (default stdout)")
+def draft(article: Path, output: Path | None) -> None:
+    from .draft import draft_mapping
+    from .intake import decode
+    from .search import load_index
+
+    text = decode(_read(article), str(article))
+    _build, kg = load_graph(_settings())
+    result = draft_mapping(text, load_index(kg), text_name=article.name)
+    if output is None:
+        click.echo(result.text, nl=False)
+    else:
+        _write_text(output, result.text)
+    reused = sum(1 for e in result.events if e.match)
+    to_check = sum(1 for m in result.mentions if m.near)
+    named = sum(1 for m in result.mentions if not m.short)
+    click.echo(f"Drafted {named} mentions ({to_check} to check), {len(result.events)} candidate "
+               f"events ({reused} known), {len(result.statements)} statements.", err=True)
+
+
+@cli.command(help="Search what the graph knows: events and register entities by label or spelling (fuzzy), "
+             "class, date range (resolved dates, corrections included) and participant, each with the id to "
+             "paste into a mapping.")
+@click.argument("text", default="")
+@click.option("--class", "cls", help="an event class (Meeting, Ruling, TradeMeasure, Agreement, Visit, Ceremony) "
+              "or an entity kind (person, state, org, group, place, issue, gathering)")
+@click.option("--from", "date_from", metavar="DATE", help="events on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD)")
+@click.option("--to", "date_to", metavar="DATE", help="events on or before DATE (YYYY, YYYY-MM or YYYY-MM-DD)")
+@click.option("--who", metavar="KEY", help="events this entity took part in (a key, or a spelling)")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="most results")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def find(text: str, cls: str | None, date_from: str | None, date_to: str | None, who: str | None, limit: int,
+         fmt: str) -> None:
+    import json
+
+    from .search import find as search
+    from .search import load_index
+
+    _build, kg = load_graph(_settings())
+    hits = search(load_index(kg), text, cls=cls, date_from=date_from, date_to=date_to, who=who, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps([h.as_dict() for h in hits], indent=2, ensure_ascii=False))
+        return
+    for hit in hits:
+        what = f"{hit.cls} {hit.date or 'undated'}" if hit.kind == "event" else hit.kind
+        notes = f"  ({'; '.join(hit.why)})" if hit.why else ""
+        click.echo(f"{hit.key:<48} {what:<24} {hit.label}{notes}")
+    if not hits:
+        click.echo("nothing found", err=True)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all; an unwritable place is the user's error, not a traceback."""
+    from .errors import InputError, Location
+
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        if tmp.parent.is_dir():
+            tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write file: {exc.strerror}", Location(str(path))) from None
 
 
 def _read(path: Path) -> bytes:

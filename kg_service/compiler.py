@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV, SKOS
+from rdflib.namespace import DCTERMS, OWL, PROV, SKOS
 
 from .dates import date_literal
 from .mapping import (
@@ -33,7 +33,7 @@ from .mapping import (
     event_fields,
     is_date_text,
 )
-from .quotes import CONTEXT, Located, closest_passage, count, locate
+from .quotes import CONTEXT, Located, count, locate, not_found_hint
 from .register import Register
 from .report import Finding
 from .vocab import CLAIM_RELATIONS, DKG, EVENT_CLASSES, LEVELS, MODES, OA, STATUSES, article_graph, article_iri, mint
@@ -136,6 +136,7 @@ def compile_article(mapping: Mapping, text: str, catalogue: Catalogue) -> Compil
 class _Compiler:
     def __init__(self, mapping: Mapping, text: str, catalogue: Catalogue, out: CompiledArticle):
         self.mapping, self.text, self.catalogue, self.out = mapping, text, catalogue, out
+        self.searched = 0  # quotes not found so far: only the first few get a closest-passage search
         self.article_iri = article_iri(out.article_id)
         self.local = {e.values["id"]: statement_iri(out.article_id, e.values["id"]) for e in mapping.statements}
         self.local |= {e.values["id"]: event_iri(e.values["id"]) for e in mapping.events}
@@ -195,9 +196,8 @@ class _Compiler:
                 if spelling not in self.text:
                     self.finding("Violation", line, f"mentions.{key}: {spelling!r} does not occur in the text")
                     continue
-                if entry and spelling not in (entry.name, *entry.aliases):
-                    self.finding("Warning", line, f"mentions.{key}: {spelling!r} is not among the register's names "
-                                 f"for {key}: add it to its aliases")
+                # A spelling the register lacks is the article's news: its graph records it (skos:altLabel in
+                # graph:article/ID, which says who wrote it so), and the entity's page shows it with that source.
                 if iri is not None:
                     self.out.graph.add((iri, SKOS.altLabel if entry is None or spelling != entry.name
                                         else SKOS.prefLabel, Literal(spelling, lang="en")))
@@ -207,6 +207,9 @@ class _Compiler:
         cls = entry.values["class"]
         self.out.graph.add((iri, RDF.type, EVENT_CLASSES[cls]))
         self.fields(iri, entry, f"events.{entry.values['id']}")
+        for other in entry.values.get("distinct_from", ()):  # the author's word that a lookalike is another event
+            self.out.graph.add((iri, OWL.differentFrom, event_iri(other.id)))
+            self.out.graph.add((iri, SKOS.editorialNote, Literal(f"Not {other.id}: {other.reason}", lang="en")))
 
     def statement(self, entry: Entry) -> None:
         iri = self.local[entry.values["id"]]
@@ -261,8 +264,9 @@ class _Compiler:
         elif found is None:
             times = count(self.text, quote.text)
             message = (f"{where}.evidence: the quote occurs {times} time(s), not {quote.occurrence}" if times else
-                       f"{where}.evidence: quote not found in the text; closest passage: "
-                       f"{closest_passage(self.text, quote.text)!r}")
+                       f"{where}.evidence: quote not found in the text; "
+                       f"{not_found_hint(self.text, quote.text, self.searched)}")
+            self.searched += not times
             self.finding("Violation", quote.line, message, fact, DKG.evidence)
             return
         if quote.start is None and quote.occurrence == 1 and count(self.text, quote.text) > 1:

@@ -189,6 +189,25 @@ class Conflict(KgError):
     kind = "conflict"
 
 
+class DamagedSeeds(KgError):
+    """The seeds folder holds an add's journal that cannot be trusted (unreadable, or naming files outside
+    the folder): nothing is deleted, and no add runs until someone looks at it."""
+
+    http_status = 503
+    kind = "damaged-seeds"
+
+
+class Busy(KgError):
+    """Every slot for this kind of work is taken; the client may retry after `retry_after` seconds."""
+
+    http_status = 503
+    kind = "busy"
+
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ArticleRefused(ValidationFailed):
     """An add refused because validation found violations; carries the report for the client."""
 

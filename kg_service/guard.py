@@ -43,13 +43,27 @@ class QueryShape:
         return self.form in ("CONSTRUCT", "DESCRIBE")
 
 
-# Oxigraph's parser and evaluator recurse: a few thousand nested brackets, or a few thousand chained
-# operators (`1+1+...`, `?a || ?a || ...`, `MINUS {} MINUS {} ...`, `!!!...`), overflow the worker's stack
-# and kill it (SIGSEGV) — a 500 for the client. Real queries stay far below these bounds.
-MAX_DEPTH = 64
-MAX_OPERATORS = 2000
-_OPERATORS = frozenset("{|/^!+-*&=<>")
+# Found by running the engine on generated shapes (``tests/guard_fuzz.py``; README's "Query guard" has the
+# sizes it found). Oxigraph's parser, optimiser and evaluator recurse: a few thousand nested brackets, chained
+# operators, clauses or projected expressions overflow the stack and kill the process (SIGSEGV), and its join
+# ordering is super-linear in the patterns it joins (a star of 100 triple patterns takes 2 s, of 200 over 30 s
+# before the first row). Each bound is far below where the engine fails or stalls and far above what real
+# queries use (the named queries: at most 14 patterns, 66 terms, 6 levels of brackets).
+MAX_DEPTH = 64  # nested brackets of any kind: ( { [
+MAX_OPERATORS = 1000  # | / ^ ! + - * & = < > in expressions and paths
+# Operands of joins in the WHERE parts: triple patterns (by their separators . , ;), inner groups, path steps
+# (/ |) and collection items. Templates, DATA and VALUES blocks are not counted.
+MAX_PATTERNS = 48
+MAX_CLAUSES = 128  # groups and OPTIONAL, UNION, MINUS, FILTER, BIND, GRAPH, EXISTS, SELECT, VALUES, SERVICE
+MAX_TERMS = 2000  # variables, IRIs, names, literals and numbers outside DATA and VALUES blocks
+_OPERATORS = frozenset("|/^!+-*&=<>")
 _OPEN, _CLOSE = frozenset("({["), frozenset(")}]")
+_SEPARATORS = frozenset(".,;")
+_TERMS = frozenset(("string", "iri", "pname", "var"))
+_CLAUSES = frozenset(("OPTIONAL", "UNION", "MINUS", "FILTER", "BIND", "GRAPH", "EXISTS", "SELECT", "VALUES",
+                      "SERVICE"))
+_PATTERN, _TEMPLATE, _DATA = "pattern", "template", "data"  # what a { } block holds
+_EXPRESSION, _COLLECTION = "expression", "collection"  # what a ( ) holds
 
 
 def keywords(text: str) -> list[str]:
@@ -85,34 +99,143 @@ def inspect_query(text: str) -> QueryShape:
     return QueryShape(form, "FROM" in words, not VOLATILE.isdisjoint(words))
 
 
-def check_structure(text: str) -> None:
-    """Raise QueryError for a query nested deeper than `MAX_DEPTH` or with more than `MAX_OPERATORS` operators.
+def check_structure(text: str, field: str = "query") -> None:
+    """Raise QueryError, located at the token that crosses it, when `text` exceeds one of the bounds above.
 
-    >>> check_structure("SELECT * { FILTER((1 + 2) > 2) }")
+    One pass over the tokens: strings, IRIs and comments are single tokens, so their brackets do not count.
+
+    >>> check_structure("SELECT * { ?s ?p ?o FILTER((1 + 2.5) > 2) }")
     >>> check_structure("SELECT * { BIND(" + "(" * 100 + "1" + ")" * 100 + " AS ?x) }")
     Traceback (most recent call last):
-    kg_service.errors.QueryError: query: the query nests brackets more than 64 deep; write it flatter
-    >>> check_structure("ASK { FILTER(" + " || ".join(["true"] * 1500) + ") }")
+    kg_service.errors.QueryError: 1:79: query: the query nests brackets more than 64 deep; write it flatter
+    >>> check_structure("ASK { ?s <p:p> " + ", ".join(["?o"] * 60) + " }")
     Traceback (most recent call last):
-    kg_service.errors.QueryError: query: the query has more than 2000 operators and groups; split it into smaller queries
+    kg_service.errors.QueryError: 1:210: query: the query joins more than 48 triple patterns, groups and path steps; split it into smaller queries
     """  # noqa: E501
-    depth = operators = 0
+    scan = _Scan(text, field)
+    blocks: list[str] = []  # what each open { } holds
+    parens: list[str] = []  # what each open ( [ holds
+    previous = ""  # the last word, or an operator: tells a template, DATA or an expression from a pattern
+    values = projection = False  # after VALUES until its block; after SELECT until its WHERE
     for match in TOKEN.finditer(text):
-        if match.lastgroup != "other":
+        kind, token, at = match.lastgroup, match.group(), match.start()
+        if kind == "comment":
             continue
-        char = match.group()
-        if char in _OPEN:
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise QueryError(f"the query nests brackets more than {MAX_DEPTH} deep; write it flatter",
-                                 Location(field="query"))
-        elif char in _CLOSE:
-            depth = max(0, depth - 1)
-        if char in _OPERATORS:
-            operators += 1
-            if operators > MAX_OPERATORS:
-                raise QueryError(f"the query has more than {MAX_OPERATORS} operators and groups; split it into "
-                                 "smaller queries", Location(field="query"))
+        in_pattern = bool(blocks) and blocks[-1] == _PATTERN
+        if kind == "word":
+            previous = token.upper()
+            if previous in _CLAUSES:
+                scan.count("clauses", at)
+            values = values or previous == "VALUES"
+            projection = previous == "SELECT" or (projection and previous != "WHERE")
+            continue
+        if kind in _TERMS or (kind == "other" and token.isdigit() and not text[at - 1:at].isdigit()):
+            if not blocks or blocks[-1] != _DATA:
+                scan.count("terms", at)
+            if in_pattern and parens and parens[-1] == _COLLECTION:  # an item: rdf:first and rdf:rest
+                scan.count("patterns", at)
+                scan.count("patterns", at)
+            if kind in _TERMS:
+                previous = kind
+            continue
+        if token in _OPEN:
+            scan.count("depth", at)
+            if token == "{":
+                scan.count("clauses", at)
+                blocks.append(_DATA if values else _block_kind(previous, blocks[-1] if blocks else None))
+                values = projection = False
+                if len(blocks) > 1 and blocks[-1] == _PATTERN:
+                    scan.count("patterns", at)
+                previous = "{"
+            else:
+                parens.append(_EXPRESSION if projection else _paren_kind(previous, parens[-1] if parens else None))
+        elif token in _CLOSE:
+            scan.depth = max(0, scan.depth - 1)
+            if token == "}" and blocks:
+                blocks.pop()
+                previous = "}"
+            elif token != "}" and parens:
+                parens.pop()
+        elif token in _OPERATORS:
+            scan.count("operators", at)
+            if in_pattern and _path_step(text, at):
+                scan.count("patterns", at)
+            previous = token
+        elif token in _SEPARATORS and in_pattern and not parens and not _in_number(text, at):
+            scan.count("patterns", at)
+            previous = token
+
+
+class _Scan:
+    """The counts of one text against the bounds, refusing at the first one crossed."""
+
+    BOUNDS = {
+        "depth": (MAX_DEPTH, "nests brackets more than {} deep; write it flatter"),
+        "operators": (MAX_OPERATORS, "has more than {} operators; split it into smaller queries"),
+        "patterns": (MAX_PATTERNS, "joins more than {} triple patterns, groups and path steps; split it into "
+                                   "smaller queries"),
+        "clauses": (MAX_CLAUSES, "has more than {} groups and clauses (OPTIONAL, UNION, MINUS, FILTER, BIND, "
+                                 "...); split it into smaller queries"),
+        "terms": (MAX_TERMS, "has more than {} variables, IRIs and literals outside DATA and VALUES blocks; "
+                             "split it into smaller queries"),
+    }
+
+    def __init__(self, text: str, field: str):
+        self.text, self.field = text, field
+        self.depth = self.operators = self.patterns = self.clauses = self.terms = 0
+
+    def count(self, name: str, at: int) -> None:
+        value = getattr(self, name) + 1
+        setattr(self, name, value)
+        limit, what = self.BOUNDS[name]
+        if value > limit:
+            self.refuse(at, what.format(limit))
+
+    def refuse(self, at: int, what: str) -> None:
+        line, column = position(self.text, at)
+        raise QueryError(f"the {self.field} {what}", Location(line=line, column=column, field=self.field))
+
+
+def _block_kind(previous: str, outer: str | None) -> str:
+    """What a { } holds, from the word before it: INSERT DATA { data }, CONSTRUCT { template }, VALUES."""
+    if previous == "DATA" or outer == _DATA:
+        return _DATA
+    if outer is not None:
+        return outer
+    return _TEMPLATE if previous in ("INSERT", "DELETE", "CONSTRUCT") else _PATTERN
+
+
+def _paren_kind(previous: str, outer: str | None) -> str:
+    """Whether a ( or [ holds an expression (after a function name, keyword or operator) or, after a term
+    or a separator in a pattern, a collection, blank node or path group whose items are patterns to join."""
+    if outer is not None:
+        return outer
+    if previous in _TERMS or previous in ("{", "}", ".", ",", ";", "A"):
+        return _COLLECTION
+    return _EXPRESSION
+
+
+def _path_step(text: str, at: int) -> bool:
+    """Whether the operator at `at` is a path's ``/`` or ``|`` (a division or ``||`` in a FILTER counts too:
+    the bound is loose enough for that)."""
+    if text[at] == "/":
+        return True
+    return text[at] == "|" and text[at - 1:at] != "|" and text[at + 1:at + 2] != "|"
+
+
+def _in_number(text: str, at: int) -> bool:
+    """Whether the `.` at `at` is the point of a decimal (``2.5``), not a pattern separator."""
+    return 0 < at < len(text) - 1 and text[at - 1].isdigit() and text[at + 1].isdigit()
+
+
+def position(text: str, at: int) -> tuple[int, int]:
+    r"""The 1-based line and column of offset `at` in `text`.
+
+    >>> position("ab\ncd", 4)
+    (2, 2)
+    """
+    line = text.count("\n", 0, at) + 1
+    return line, at - (text.rfind("\n", 0, at) + 1) + 1
 
 
 def refuse_update(text: str) -> None:

@@ -13,23 +13,26 @@ its line rather than crashing the YAML reader.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
+import pyoxigraph as ox
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.reader import ReaderError
 
-from .errors import InputError, Location, MappingError, MappingErrors
+from .errors import Location, MappingError, MappingErrors
 from .vocab import CLAIM_RELATIONS, EVENT_CLASSES, LEVELS, MODES, STATUSES, is_key
+from .yamlread import MAX_EXPANDED_NODES as MAX_EXPANDED_NODES  # re-exported: mappings are read with these
+from .yamlread import parse_yaml as parse_yaml
+from .yamlread import read_text_file as read_text_file
 
 # Field types. Each names how a value is read and checked; the compiler turns each into RDF.
-KEY, KEYS, TEXT, TEXTS, DATE, DURATION, COUNT, DECIMAL, BOOL, QUOTES, CHOICE = (
-    "key", "keys", "text", "texts", "date", "duration", "count", "decimal", "bool", "quotes", "choice")
+KEY, KEYS, TEXT, TEXTS, DATE, DURATION, COUNT, DECIMAL, BOOL, QUOTES, CHOICE, URL, URLS, WIKIDATA, DISTINCT = (
+    "key", "keys", "text", "texts", "date", "duration", "count", "decimal", "bool", "quotes", "choice", "url", "urls",
+    "wikidata", "distinct")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ COMMON_EVENT_FIELDS = {
     "place": FieldSpec(KEY), "participants": FieldSpec(KEYS), "parties": FieldSpec(KEYS),
     "topics": FieldSpec(KEYS), "outcome": FieldSpec(TEXT), "note": FieldSpec(TEXT),
     "evidence": FieldSpec(QUOTES, True, help="exact quotes from the article text"),
+    "distinct_from": FieldSpec(DISTINCT, help="known events this one is not, though it looks like them: "
+                                             "[{id: EVENT, reason: TEXT}]"),
 }
 EVENT_FIELDS: dict[str, dict[str, FieldSpec]] = {
     "Meeting": {"level": FieldSpec(CHOICE, choices=tuple(LEVELS)), "mode": FieldSpec(CHOICE, choices=tuple(MODES)),
@@ -77,7 +82,7 @@ CORRECTION_FIELDS = {
     "field": FieldSpec(TEXT, True, help="mapping field corrected, e.g. date; or 'identity'"),
     "stated": FieldSpec(TEXT, help="what the article says (omit when it says nothing)"),
     "correct": FieldSpec(TEXT, True, help="what published sources say"),
-    "source": FieldSpec(TEXT, True, help="URL of the source"), "note": FieldSpec(TEXT),
+    "source": FieldSpec(URL, True, help="URL of the source"), "note": FieldSpec(TEXT),
 }
 ARTICLE_FIELDS = {
     "text": FieldSpec(TEXT, True, help="file name of the verbatim text, beside the mapping"),
@@ -86,9 +91,11 @@ ARTICLE_FIELDS = {
     "language": FieldSpec(TEXT), "machine_translated": FieldSpec(BOOL),
 }
 SECTIONS = {"article", "entities", "mentions", "events", "statements", "corrections"}
-_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
-_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
+_DURATION = re.compile(r"P(?=.)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_WIKIDATA = re.compile(r"Q[1-9][0-9]*")
+_WEB_IRI = re.compile(r"https?://[^\x00-\x20<>\"{}|\\^`\x7f-\x9f]+")
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,15 @@ class Quote:
     occurrence: int = 1
     supports: tuple[str, ...] = ()
     start: int | None = None
+
+
+@dataclass(frozen=True)
+class Distinct:
+    """A known event that this one is not, though it looks like it, and why (for the gate)."""
+
+    id: str
+    reason: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -194,7 +210,8 @@ class SchemaReader:
 
     def value(self, value: Any, spec: FieldSpec, where: str, line: int) -> Any:
         kind = spec.type
-        if kind in (KEY, TEXT, CHOICE, DATE, DURATION) and isinstance(value, (CommentedMap, CommentedSeq)):
+        single = (KEY, TEXT, CHOICE, DATE, DURATION, URL, WIKIDATA)
+        if kind in single and isinstance(value, (CommentedMap, CommentedSeq)):
             self.error(line, where, f"expected a single value, got {describe(value)}")
             return None
         if kind == KEY:
@@ -209,6 +226,17 @@ class SchemaReader:
             items = self.sequence(value, where, line)
             texts = [self.text(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(items)]
             return tuple(t for t in texts if t is not None)
+        if kind == URL:
+            return self.url(value, where, line)
+        if kind == URLS:
+            items = self.sequence(value, where, line)
+            urls = [self.url(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(items)]
+            return tuple(u for u in urls if u is not None)
+        if kind == WIKIDATA:
+            if not isinstance(value, str) or not _WIKIDATA.fullmatch(value):
+                self.error(line, where, f"{value!r} is not a Wikidata ID such as Q17")
+                return None
+            return value
         if kind == CHOICE:
             if str(value) not in spec.choices:
                 self.error(line, where, f"{value!r} is not one of: {', '.join(spec.choices)}")
@@ -221,7 +249,7 @@ class SchemaReader:
                 return None
             return text
         if kind == DURATION:
-            if not isinstance(value, str) or not _DURATION.match(value):
+            if not isinstance(value, str) or not _DURATION.fullmatch(value):
                 self.error(line, where, f"{value!r} is not an ISO 8601 duration such as PT50M")
                 return None
             return value
@@ -240,11 +268,20 @@ class SchemaReader:
             return self.quotes(value, where, line)
         if kind == "claim":
             return self.claim(value, where, line)
+        if kind == DISTINCT:
+            return self.distinct(value, where, line)
         raise AssertionError(f"unknown field type {kind}")  # a bug in the schema table, not user input
 
     def key(self, value: Any, where: str, line: int) -> str | None:
         if not isinstance(value, str) or not is_key(value):
             self.error(line, where, f"{value!r} is not a key: use lowercase letters, digits, - and _")
+            return None
+        return value
+
+    def url(self, value: Any, where: str, line: int) -> str | None:
+        if not isinstance(value, str) or not is_web_iri(value):
+            self.error(line, where, f"{value!r} is not a URL: write http:// or https:// and no spaces, quotes, "
+                       "brackets or control characters")
             return None
         return value
 
@@ -295,6 +332,18 @@ class SchemaReader:
             self.error(line, where, "at least one evidence quote is needed")
         return tuple(quotes)
 
+    def distinct(self, value: Any, where: str, line: int) -> tuple[Distinct, ...]:
+        found = []
+        for i, (item, ln) in enumerate(self.sequence(value, where, line)):
+            here = f"{where}[{i}]"
+            if not isinstance(item, CommentedMap) or set(item) != {"id", "reason"}:
+                self.error(ln, here, "expected {id: EVENT, reason: TEXT}: the known event, and why this is another")
+                continue
+            key, reason = self.key(item["id"], f"{here}.id", ln), self.text(item["reason"], f"{here}.reason", ln)
+            if key is not None and reason is not None:
+                found.append(Distinct(key, reason, ln))
+        return tuple(found)
+
     def claim(self, value: Any, where: str, line: int) -> Claim | None:
         if not isinstance(value, CommentedMap) or set(value) != {"subject", "relation", "object"}:
             self.error(line, where, "expected {subject: KEY, relation: NAME, object: KEY}")
@@ -334,7 +383,7 @@ def is_date_text(text: str) -> bool:
     >>> is_date_text("2021-09-23"), is_date_text("2018-10"), is_date_text("2021-02-30"), is_date_text("soon")
     (True, True, False, False)
     """
-    return bool(_DATE.match(text)) and _valid_date(text)
+    return bool(_DATE.fullmatch(text)) and _valid_date(text)
 
 
 def is_text_name(name: str) -> bool:
@@ -345,6 +394,22 @@ def is_text_name(name: str) -> bool:
     """
     stem, dot, suffix = name.rpartition(".")
     return bool(dot) and suffix == "txt" and is_key(stem)
+
+
+def is_web_iri(text: str) -> bool:
+    """Tell whether `text` is an http(s) IRI that the store accepts as it is (it becomes a node of the graph,
+    and one IRI the store refuses would stop the service from loading the seeds).
+
+    >>> is_web_iri("https://example.org/a?b=1"), is_web_iri("https://example.org/a\\n"), is_web_iri("a b")
+    (True, False, False)
+    """
+    if not isinstance(text, str) or not _WEB_IRI.fullmatch(text):
+        return False
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return True
 
 
 def event_fields(cls: str) -> dict[str, FieldSpec]:
@@ -360,83 +425,6 @@ def _valid_date(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-class _Constructor(RoundTripConstructor):
-    """ruamel.yaml's round-trip constructor, except that an impossible date stays text."""
-
-    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
-        # ruamel.yaml raises a bare ValueError for 2021-02-30 written unquoted, losing the line; kept as
-        # written, the date is reported by the schema check at its line instead.
-        try:
-            return super().construct_yaml_timestamp(node, values)
-        except ValueError:
-            return self.construct_scalar(node)
-
-
-_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
-
-
-def parse_yaml(text: str, path: Path) -> Any:
-    """Parse YAML keeping line numbers; a syntax error becomes an InputError at its line and column."""
-    _refuse_deep_flow(text, path)
-    yaml = YAML(typ="rt", pure=True)
-    yaml.Constructor = _Constructor
-    try:
-        return yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise InputError(f"YAML syntax error: {problem}", Location(str(path), line, column)) from None
-    except ReaderError as exc:  # a control character: not a MarkedYAMLError, but it has a position
-        before = text[:exc.position]
-        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        raise InputError(f"YAML syntax error: the character U+{code:04X} is not allowed in YAML",
-                         Location(str(path), before.count("\n") + 1, len(before) - before.rfind("\n"))) from None
-    except YAMLError as exc:
-        raise InputError(f"YAML syntax error: {exc}", Location(str(path))) from None
-    except RecursionError:  # ruamel.yaml composes recursively: deep nesting exhausts the stack
-        raise InputError("YAML nested too deeply to be a mapping", Location(str(path))) from None
-
-
-MAX_FLOW_DEPTH = 64
-
-
-def _refuse_deep_flow(text: str, path: Path) -> None:
-    """``[[[[...`` a few thousand deep costs ruamel.yaml seconds before it fails; no mapping nests past a
-    handful of levels, so refuse it at once (brackets inside quoted strings count too: harmless here).
-
-    >>> _refuse_deep_flow("a: [[1, 2], {b: [3]}]", Path("m.yaml"))
-    >>> _refuse_deep_flow("a: " + "[" * 100, Path("m.yaml"))
-    Traceback (most recent call last):
-    kg_service.errors.InputError: m.yaml:1:68: YAML syntax error: brackets nested more than 64 deep
-    """
-    depth = 0
-    for i, char in enumerate(text):
-        if char in "[{":
-            depth += 1
-            if depth > MAX_FLOW_DEPTH:
-                line = text.count("\n", 0, i) + 1
-                raise InputError(f"YAML syntax error: brackets nested more than {MAX_FLOW_DEPTH} deep",
-                                 Location(str(path), line, i - (text.rfind("\n", 0, i) + 1) + 1))
-        elif char in "]}":
-            depth = max(depth - 1, 0)
-
-
-def read_text_file(path: Path) -> str:
-    """Read a UTF-8 file exactly (no newline translation); a wrong encoding says where it broke."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}",
-                         Location(str(path), line)) from None
 
 
 def load_mapping(path: Path, text: str | None = None) -> Mapping:
@@ -459,7 +447,7 @@ def load_mapping(path: Path, text: str | None = None) -> Mapping:
         reader.error(1, "article", "required section is missing")
     article = reader.entry(doc.get("article"), "article", "article", ARTICLE_FIELDS,
                            _line(doc, "article")) if "article" in doc else None
-    if article and "sha256" in article.values and not _SHA256.match(article.values["sha256"]):
+    if article and "sha256" in article.values and not _SHA256.fullmatch(article.values["sha256"]):
         reader.error(article.line_of("sha256"), "article.sha256", "expected 64 lowercase hex digits")
     if article and "text" in article.values and not is_text_name(article.values["text"]):
         reader.error(article.line_of("text"), "article.text", f"{article.values['text']!r} is not a text file name: "
@@ -469,6 +457,11 @@ def load_mapping(path: Path, text: str | None = None) -> Mapping:
     events = []
     for i, (node, line) in enumerate(_items(reader, doc, "events")):
         cls = node.get("class") if isinstance(node, CommentedMap) else None
+        if isinstance(node, CommentedMap) and "class" in node and str(cls) not in EVENT_FIELDS:
+            # One error: checked against another class's fields, the entry would bring a cascade of them.
+            reader.error(key_line(node, "class", line), f"events[{i}].class", f"unknown class {cls!r}"
+                         + _did_you_mean(str(cls), EVENT_FIELDS) + f"; classes: {', '.join(EVENT_FIELDS)}")
+            continue
         specs = event_fields(str(cls))
         entry = reader.entry(node, "event", f"events[{i}]", specs, line)
         if entry:
@@ -485,14 +478,35 @@ def load_mapping(path: Path, text: str | None = None) -> Mapping:
     return Mapping(path, article, mentions, mention_lines, events, statements, corrections, entities)
 
 
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean X?`` for the closest choice, case aside, or nothing.
+
+    >>> _did_you_mean("Meting", ["Meeting", "Ruling"]), _did_you_mean("ruling", ["Meeting", "Ruling"])
+    ('; did you mean Meeting?', '; did you mean Ruling?')
+    """
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[close[0]]}?" if close else ""
+
+
 def _line(doc: CommentedMap, name: str) -> int:
     return key_line(doc, name, 1) if name in doc else 1
+
+
+# The most entries one section may hold: an article reports a handful of events; each entry costs
+# SHACL milliseconds, so ten thousand would hold a validation for minutes.
+MAX_ENTRIES = 500
 
 
 def _items(reader: SchemaReader, doc: CommentedMap, section: str) -> list[tuple[Any, int]]:
     if section not in doc or doc[section] is None:
         return []
-    return reader.sequence(doc[section], section, _line(doc, section))
+    items = reader.sequence(doc[section], section, _line(doc, section))
+    if len(items) > MAX_ENTRIES:
+        reader.error(_line(doc, section), section, f"{len(items):,} entries; an article's mapping holds at most "
+                     f"{MAX_ENTRIES}: split the article")
+        return []
+    return items
 
 
 def _mentions(reader: SchemaReader, doc: CommentedMap) -> tuple[dict[str, tuple[str, ...]], dict[str, int]]:

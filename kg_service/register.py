@@ -17,14 +17,28 @@ from rdflib.namespace import DCTERMS, SKOS
 
 from .dates import date_literal
 from .errors import Location, MappingError, MappingErrors
-from .mapping import DATE, KEY, KEYS, TEXT, TEXTS, Entry, FieldSpec, SchemaReader, parse_yaml, read_text_file
+from .mapping import (
+    DATE,
+    KEY,
+    KEYS,
+    TEXT,
+    TEXTS,
+    URL,
+    URLS,
+    WIKIDATA,
+    Entry,
+    FieldSpec,
+    SchemaReader,
+    parse_yaml,
+    read_text_file,
+)
 from .vocab import DKG, ORG, SCHEMA, TIME, WD, mint
 
 _ENTITY = {
     "key": FieldSpec(KEY, True), "name": FieldSpec(TEXT, True, help="the correct name, as encyclopedias spell it"),
     "aliases": FieldSpec(TEXTS, help="every other spelling, including each one found in an article"),
-    "wikidata": FieldSpec(TEXT, help="Wikidata ID such as Q17"), "description": FieldSpec(TEXT),
-    "sources": FieldSpec(TEXTS, help="URLs of the published sources that identify the entity"),
+    "wikidata": FieldSpec(WIKIDATA, help="Wikidata ID such as Q17"), "description": FieldSpec(TEXT),
+    "sources": FieldSpec(URLS, help="URLs of the published sources that identify the entity"),
     "country": FieldSpec(KEY), "note": FieldSpec(TEXT),
 }
 # section -> (IRI kind, rdf:type, extra fields)
@@ -41,7 +55,7 @@ SECTIONS: dict[str, tuple[str, URIRef, dict[str, FieldSpec]]] = {
     "roles": ("role", ORG.Role, {}),
 }
 _POST = {"role": FieldSpec(KEY, True), "organisation": FieldSpec(KEY, True), "start": FieldSpec(DATE),
-         "end": FieldSpec(DATE), "source": FieldSpec(TEXT, True), "note": FieldSpec(TEXT)}
+         "end": FieldSpec(DATE), "source": FieldSpec(URL, True), "note": FieldSpec(TEXT)}
 
 
 @dataclass

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from rdflib import RDF, BNode, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 
 SEVERITIES = ("Violation", "Warning", "Info")
+# A report lists at most this many findings, worst first within each file; the counts stay whole and
+# the rest is counted as omitted, so a hostile input cannot make a report of hundreds of megabytes.
+MAX_SHOWN = 1000
 SH_SEVERITY = {"Violation": SH.Violation, "Warning": SH.Warning, "Info": SH.Info}
 
 
@@ -47,6 +50,7 @@ class Finding:
 @dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
+    context: str | None = None  # what the input was validated against, when that is worth saying
 
     @property
     def conforms(self) -> bool:
@@ -61,16 +65,39 @@ class Report:
         return sorted(self.findings, key=lambda f: (f.file or "~", f.line or 0, rank[f.severity], f.message,
                                                     f.focus or "", f.path or "", f.value or ""))
 
+    def shown(self) -> list[Finding]:
+        """The findings a report lists: all of them up to `MAX_SHOWN`, violations before the others."""
+        found = self.sorted()
+        if len(found) <= MAX_SHOWN:
+            return found
+        rank = {s: i for i, s in enumerate(SEVERITIES)}
+        keep = set(map(id, sorted(found, key=lambda f: rank[f.severity])[:MAX_SHOWN]))
+        return [f for f in found if id(f) in keep]
+
+    @property
+    def omitted(self) -> int:
+        return max(0, len(self.findings) - MAX_SHOWN)
+
     def as_dict(self) -> dict[str, object]:
-        results = [f.as_dict() for f in self.sorted()]
-        return {"conforms": self.conforms, "counts": self.counts(), "results": results}
+        results = [f.as_dict() for f in self.shown()]
+        body: dict[str, object] = {"conforms": self.conforms, "counts": self.counts(), "results": results}
+        if self.context:
+            body["context"] = self.context
+        if self.omitted:
+            body["omitted"] = self.omitted
+        return body
 
     def as_text(self) -> str:
         lines = [f"{f.where()}: {f.severity}: {f.message}"
                  + (f" (value: {f.value})" if f.value else "")
                  + (f" [{f.focus}{' ' + f.path if f.path else ''}]" if f.file and f.focus else "")
-                 for f in self.sorted()]
+                 for f in self.shown()]
+        if self.omitted:
+            lines.append(f"... and {self.omitted} more finding{'s' if self.omitted != 1 else ''} not shown "
+                         f"(a report lists {MAX_SHOWN}); fix these and validate again")
         counts = self.counts()
+        if self.context:
+            lines.append(f"Validated in the context of {self.context}")
         lines.append(("Conforms" if self.conforms else "Does not conform") + ": "
                      + ", ".join(f"{n} {s.lower()}{'s' if n != 1 else ''}" for s, n in counts.items()))
         return "\n".join(lines)
@@ -82,7 +109,11 @@ class Report:
         report = BNode()
         graph.add((report, RDF.type, SH.ValidationReport))
         graph.add((report, SH.conforms, Literal(self.conforms)))
-        for finding in self.sorted():
+        if self.context:
+            graph.add((report, RDFS.comment, Literal(f"Validated in the context of {self.context}")))
+        if self.omitted:
+            graph.add((report, RDFS.comment, Literal(f"{self.omitted} more results not listed")))
+        for finding in self.shown():
             result = BNode()
             graph.add((report, SH.result, result))
             graph.add((result, RDF.type, SH.ValidationResult))

@@ -9,8 +9,10 @@ killed at any point is finished or undone by `recover`, which every add runs fir
 then exactly as before or fully updated. Until then the builder sees the old article set (dotfiles
 and a text without its mapping are not articles).
 
-``KG_TEST_PAUSE_AFTER=<step>`` makes an add stop for an hour after that step, so a test can kill it
-there; the steps are listed in `STEPS`.
+The journal is read as untrusted: it must name one article's text and mapping, plain file names in
+this folder (`seeds_dir`), or recovery stops with `DamagedSeeds` and deletes nothing. Each step an
+add passes (`STEPS`) is announced to `STEP_HOOKS`, empty in the service: a test appends a callable,
+in the process it then kills, to stop an add at a step of its choosing.
 """
 
 from __future__ import annotations
@@ -18,21 +20,20 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ArticleRefused, Conflict, Location
+from .errors import ArticleRefused, Conflict, DamagedSeeds, InputError, Location
 from .intake import decode
+from .mapping import is_text_name
 from .report import Report
 from .validate import Context, validate_mapping
 
 JOURNAL = ".add.journal"
-PAUSE_ENV = "KG_TEST_PAUSE_AFTER"
 STEPS = ("locked", "temporary-files", "journal", "text", "mapping", "done")
+STEP_HOOKS: list[Callable[[str], None]] = []
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,13 @@ def seeds_lock(seeds_dir: Path) -> Iterator[None]:
 
 def write_article(seeds_dir: Path, article_id: str, text_name: str, text: bytes, mapping: bytes) -> Added:
     """Write text and mapping into `seeds_dir` atomically; raises Conflict if the article exists."""
+    if not is_text_name(text_name) or text_name != f"{article_id}.txt":  # validation refuses these first
+        raise InputError(f"{text_name!r} is not the text file name of an article {article_id!r}",
+                         Location(text_name))
     text_path, mapping_path = seeds_dir / text_name, seeds_dir / f"{article_id}.yaml"
     with seeds_lock(seeds_dir):
         recover(seeds_dir)
-        _pause("locked")
+        _step("locked")
         for path in (mapping_path, text_path):
             if path.exists():
                 raise Conflict(f"article {article_id!r} already exists ({path.name}); an add never overwrites: "
@@ -67,19 +71,19 @@ def write_article(seeds_dir: Path, article_id: str, text_name: str, text: bytes,
         text_tmp, mapping_tmp = _tmp(text_path), _tmp(mapping_path)
         _write(text_tmp, text)
         _write(mapping_tmp, mapping)
-        _pause("temporary-files")
+        _step("temporary-files")
         _write(_tmp(seeds_dir / JOURNAL), json.dumps({"text": text_name, "mapping": mapping_path.name}).encode())
         os.replace(_tmp(seeds_dir / JOURNAL), seeds_dir / JOURNAL)
         _fsync_dir(seeds_dir)
-        _pause("journal")
+        _step("journal")
         os.replace(text_tmp, text_path)
-        _pause("text")
+        _step("text")
         os.replace(mapping_tmp, mapping_path)
         _fsync_dir(seeds_dir)
-        _pause("mapping")
+        _step("mapping")
         (seeds_dir / JOURNAL).unlink()
         _fsync_dir(seeds_dir)
-        _pause("done")
+        _step("done")
     return Added(article_id, text_path, mapping_path)
 
 
@@ -88,17 +92,37 @@ def recover(seeds_dir: Path) -> None:
 
     With a journal, the add got as far as renaming: if its mapping is in place the add is complete,
     otherwise its text is removed (the mapping is what makes an article exist). Temporary files of
-    an add that never reached its journal are removed.
+    an add that never reached its journal are removed. Raises DamagedSeeds, deleting nothing, for a
+    journal that is not one an add writes.
     """
     journal = seeds_dir / JOURNAL
     if journal.exists():
-        names = json.loads(journal.read_text(encoding="utf-8"))
-        if not (seeds_dir / names["mapping"]).exists():
-            (seeds_dir / names["text"]).unlink(missing_ok=True)
+        text_name, mapping_name = read_journal(journal)
+        if not (seeds_dir / mapping_name).exists():
+            (seeds_dir / text_name).unlink(missing_ok=True)
         journal.unlink()
     for leftover in seeds_dir.glob(".*.tmp"):
-        leftover.unlink()
+        if leftover.is_file() or leftover.is_symlink():
+            leftover.unlink()
     _fsync_dir(seeds_dir)
+
+
+def read_journal(journal: Path) -> tuple[str, str]:
+    """The (text, mapping) file names an add's journal records, checked as names of one article in the
+    journal's own folder: an entry such as ``../victim.txt`` or ``/etc/passwd`` is refused, never deleted."""
+    damaged = f"the add journal is damaged; look at it, then remove it ({JOURNAL} in the seeds folder): "
+    try:
+        names = json.loads(journal.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise DamagedSeeds(damaged + f"not readable JSON ({exc.__class__.__name__})", Location(JOURNAL)) from None
+    if not isinstance(names, dict) or set(names) != {"text", "mapping"} or not all(
+            isinstance(v, str) for v in names.values()):
+        raise DamagedSeeds(damaged + 'expected {"text": NAME, "mapping": NAME}', Location(JOURNAL))
+    text_name, mapping_name = names["text"], names["mapping"]
+    if not is_text_name(text_name) or mapping_name != text_name.removesuffix(".txt") + ".yaml":
+        raise DamagedSeeds(damaged + f"it names {text_name!r} and {mapping_name!r}, not the text and mapping "
+                           "of one article in the seeds folder", Location(JOURNAL))
+    return text_name, mapping_name
 
 
 def _tmp(path: Path) -> Path:
@@ -120,11 +144,9 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _pause(step: str) -> None:
-    """The test hook: stop here for an hour when KG_TEST_PAUSE_AFTER names this step."""
-    if os.environ.get(PAUSE_ENV) == step:
-        print(f"paused after {step}", file=sys.stderr, flush=True)
-        time.sleep(3600)
+def _step(step: str) -> None:
+    for hook in STEP_HOOKS:
+        hook(step)
 
 
 def add_article(context: Context, seeds_dir: Path, source: bytes, mapping_name: str, text: bytes,

@@ -34,7 +34,11 @@ class Settings:
     write_token: str = _setting("", "token that allows POST /articles and SPARQL updates; empty: no adds, and "
                                     "updates only where KG_ALLOW_UPDATES opens them (on 127.0.0.1)")
     max_upload_bytes: int = _setting(2_000_000, "largest request body accepted (any POST), in bytes")
+    max_validations: int = _setting(2, "validations POST /validate runs at once; more get 503 with Retry-After "
+                                       "(adds are not counted: they wait only for each other)")
     max_query_chars: int = _setting(100_000, "longest SPARQL query text /sparql accepts, in characters")
+    public_url: str = _setting("", "the service's public base URL (https://kg.example.org), used in every generated "
+                                   "link; empty: the address the server listens on. The Host header is never used")
     allow_updates: bool = _setting(False, "accept SPARQL Update on /sparql (only for a --data dataset without the "
                                           "union default graph; with a write token set, updates need it too)")
     remote_state_dir: Path = _setting(Path("~/.cache/kg-service"), "folder keeping the content hash of each graph "

@@ -168,16 +168,18 @@ PREFIXES = {
     "dcterms": "http://purl.org/dc/terms/", "prov": "http://www.w3.org/ns/prov#",
 }
 
-_KEY = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+_KEY = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
 
 
 def is_key(text: str) -> bool:
     """Tell whether `text` can be part of an IRI as it is: lowercase words joined by - or _.
 
-    >>> is_key("chung-eui-yong"), is_key("001_41fee706fa7e4dab"), is_key("Chung Eui-yong")
-    (True, True, False)
+    Matched in full: ``$`` would let a key ending in a newline through, and no IRI can hold one.
+
+    >>> is_key("chung-eui-yong"), is_key("001_41fee706fa7e4dab"), is_key("Chung Eui-yong"), is_key("x\\n")
+    (True, True, False, False)
     """
-    return bool(_KEY.match(text))
+    return isinstance(text, str) and bool(_KEY.fullmatch(text))
 
 
 def mint(kind: str, *keys: str) -> URIRef:

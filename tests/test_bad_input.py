@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,65 @@ def post_files(client: FlaskClient, mapping: bytes | None, text: bytes | None, n
 
 
 # --- CLI ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def listener() -> Iterator[tuple[str, socket.socket]]:
+    """A real socket listening on 127.0.0.1 that a test's code must never connect to."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.setblocking(False)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/", sock
+    sock.close()
+
+
+def connections(sock: socket.socket) -> int:
+    count = 0
+    while True:
+        try:
+            conn, _ = sock.accept()
+        except BlockingIOError:
+            return count
+        conn.close()
+        count += 1
+
+
+@pytest.mark.parametrize("template", ["SELECT * {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+                                      "SELECT * {{ service silent <{url}> {{ ?s ?p ?o }} }}",
+                                      "LOAD <{url}>", "SELECT * FROM <{url}> {{ ?s ?p ?o }}"])
+def test_cli_query_refuses_service_and_load_like_the_endpoint(client: FlaskClient, listener, template: str) -> None:
+    url, sock = listener
+    text = template.format(url=url)
+    code, output = run("query", text)
+    endpoint = client.post("/sparql", data={"query": text})
+    assert connections(sock) == 0  # nothing reached the network, from either face
+    if "FROM" in text:  # names a graph of the store; never fetched
+        assert code == 0 and endpoint.status_code == 200
+        return
+    assert code == 2 and endpoint.status_code in (400, 403)
+    assert output.count("\n") == 1 and endpoint.get_json()["message"] in output
+
+
+def test_cli_query_reads_stdin_and_any_query_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["query", "-", "--format", "csv"], input="SELECT (1 AS ?one) {}")
+    assert result.exit_code == 0 and result.stdout.split() == ["one", "1"]
+    plain = tmp_path / "plain.rq"
+    plain.write_text("# no title here\nASK { ?s ?p ?o }\n", encoding="utf-8")
+    code, output = run("query", str(plain), "--format", "json")
+    assert code == 0 and '"boolean":true' in output
+
+
+def test_cli_query_with_a_mistyped_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    missing = tmp_path / "agreemnts.rq"
+    code, output = run("query", str(missing))
+    assert code == 2
+    assert output == f"error: {missing}: cannot read the query file: No such file or directory\n"
+
+
+def test_cli_query_refuses_what_the_guard_bounds_with_its_location() -> None:
+    code, output = run("query", "SELECT * { ?s <urn:p> " + ", ".join(["?o"] * 5000) + " }")
+    assert code == 2 and output.startswith("error: 1:") and "more than" in output and output.count("\n") == 1
 
 
 def test_malformed_yaml_names_line_and_column(tmp_path: Path) -> None:

@@ -67,8 +67,8 @@ BROKEN = {
                         "    label: Japan's 2019 export restrictions on South Korea\n    status: held\n"
                         "    date: 2019-07-04", "  - id: 2019-07-export-curbs\n    class: TradeMeasure\n"
                         "    label: Japan's 2019 export restrictions on South Korea\n    status: held\n"
-                        "    date: 2019-07", "Warning", "probably the same event as "
-                        "<https://w3id.org/kg-service/id/event/2019-07-japan-export-controls>", 0),
+                        "    date: 2019-07", "Violation", "probably the same event as "
+                        "'2019-07-japan-export-controls'", 0),
     # t04 declares two officials and their ministries the register does not know (its `entities:` section).
     "declared-key-taken": (T04, "    - key: lee-ho-hyeon\n", "    - key: fumio-kishida\n      name: Fumio Kishida\n"
                            "    - key: lee-ho-hyeon\n", "Violation", "'fumio-kishida' is already defined in", 0),
@@ -367,3 +367,50 @@ def test_post_validate_rdf_uploaded_as_a_form_file(client, validation_context: C
     data = {"rdf": (io.BytesIO(compiled_turtle(validation_context, T01)), "article.ttl")}
     response = client.post("/validate", data=data, content_type="multipart/form-data")
     assert response.status_code == 200 and response.json["conforms"] is True, response.json
+
+
+# --- RDF in the dataset's context (issue 13, item 4) -----------------------------------------------------
+
+def test_every_graph_the_service_exports_validates_clean_with_the_cli(client, built, tmp_path: Path) -> None:  # noqa: ANN001
+    """What the service itself exports (each article graph from the Graph Store, the TriG and N-Quads
+    dumps) validates with `kg-service validate`, and the report says which context it used."""
+    from kg_service.vocab import article_graph
+
+    exports = {"dump.trig": client.get("/dump.trig"), "dump.nq": client.get("/dump.nq")}
+    for compiled in built.articles:
+        iri = str(article_graph(compiled.article_id))
+        exports[f"{compiled.article_id}.ttl"] = client.get("/data", query_string={"graph": iri},
+                                                           headers={"Accept": "text/turtle"})
+    for name, response in exports.items():
+        assert response.status_code == 200, name
+        path = tmp_path / name
+        path.write_bytes(response.get_data())
+        result = CliRunner().invoke(cli, ["validate", str(path)])
+        assert result.exit_code == 0, f"{name}: {result.output}"
+        assert "Validated in the context of the served dataset's graph:meta" in result.output
+
+
+def test_an_exported_article_graph_posted_to_validate_conforms_and_names_its_context(client, built) -> None:  # noqa: ANN001
+    from kg_service.vocab import article_graph
+
+    iri = str(article_graph(built.articles[0].article_id))
+    turtle = client.get("/data", query_string={"graph": iri}, headers={"Accept": "text/turtle"}).get_data()
+    response = client.post("/validate", data=turtle, content_type="text/turtle")
+    assert response.status_code == 200 and response.json["conforms"] is True, response.json
+    assert "graph:meta" in response.json["context"] and "graph:entities" in response.json["context"]
+
+
+def test_an_article_graph_without_the_served_context_would_not_conform(validation_context: Context, built) -> None:  # noqa: ANN001
+    """The context is what makes it conform: the same graph against an empty metadata graph does not."""
+    from dataclasses import replace as dc_replace
+
+    from rdflib import Dataset
+
+    from kg_service.build import Build
+    from kg_service.vocab import article_graph
+
+    turtle = built.dataset.graph(article_graph(built.articles[0].article_id)).serialize(format="turtle").encode()
+    bare = Build(Dataset(), built.register, built.ontology, built.mappings, built.articles)
+    report = validate_rdf(dc_replace(validation_context, build=bare), parse_rdf(turtle, rdf_format("a.ttl"), "a.ttl"),
+                          "a.ttl")
+    assert not report.conforms

@@ -211,3 +211,36 @@ def test_volatile_and_posted_queries_carry_no_etag(client):
     posted = client.post("/sparql", data={"query": "SELECT * { ?s ?p ?o } LIMIT 1", "format": "json"})
     assert volatile.status_code == posted.status_code == 200
     assert "ETag" not in volatile.headers and "ETag" not in posted.headers
+
+
+def test_query_in_both_the_url_and_the_form_body_is_an_ambiguous_400(client):
+    response = client.post("/sparql?query=" + "ASK%20%7B%7D", data={"query": COUNT})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["location"]["field"] == "query" and "both" in body["message"]
+
+
+def test_a_syntax_error_keeps_its_line_and_column_across_the_worker(client):
+    response = client.post("/sparql", data={"query": "SELECT * {\n  ?s ?p }"})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["location"]["line"] == 2 and body["location"]["field"] == "query"
+    assert f"error at 2:{body['location']['column']}:" in body["message"]  # the engine's own position
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_the_cli_the_endpoint_and_a_named_query_give_the_same_bytes(client, fmt):
+    """One orchestration: `kg-service query`, /sparql and /queries/NAME run a request the same way."""
+    from click.testing import CliRunner
+
+    from kg_service.cli import cli
+    from kg_service.settings import Settings
+
+    path = Settings().queries_dir / "agreements.rq"
+    text = path.read_text(encoding="utf-8")
+    endpoint = client.get("/sparql", query_string={"query": text, "format": fmt})
+    named = client.get("/queries/agreements", query_string={"format": fmt})
+    result = CliRunner().invoke(cli, ["query", str(path), "--format", fmt])
+    assert endpoint.status_code == named.status_code == 200 and result.exit_code == 0, result.output
+    assert endpoint.get_data() == named.get_data() == result.stdout_bytes
+    assert int(endpoint.headers["X-KG-Rows"]) > 0

@@ -13,16 +13,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from ..errors import KgError
+from ..errors import KgError, Location, UsageError
 from ..settings import Settings
 from ..store import KnowledgeGraph
 from .state import Service, service
 from .workers import WorkerPool
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger("kg_service.web")
 
@@ -34,6 +40,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     from . import (
         article_page,
         describe,
+        draft,
         entity,
         graphs,
         home,
@@ -41,6 +48,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
         ops,
         pages,
         query_page,
+        search,
         sparql,
         timeline,
         validation,
@@ -60,14 +68,39 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.extensions["kg_service"] = Service(settings, kg, pool)
     for module in (sparql, describe, graphs, named, ops, pages, validation, home, entity, article_page, query_page,
-                   timeline):
+                   timeline, search, draft):
         app.register_blueprint(module.bp)
     app.register_error_handler(KgError, _kg_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _internal_error)
     app.before_request(_start_clock)
     app.after_request(_finish)
+    app.wsgi_app = PublicHost(app.wsgi_app, settings.public_url)  # type: ignore[method-assign]
     return app
+
+
+class PublicHost:
+    """WSGI middleware: every URL the app generates (service description, VoID, links, base IRIs) names
+    the configured public URL, or else the address the server listens on; never the client's ``Host``
+    or ``X-Forwarded-*`` headers, which anyone can forge to plant their own host in our pages."""
+
+    def __init__(self, app: WSGIApplication, public_url: str):
+        self.app = app
+        parts = urlsplit(public_url.rstrip("/")) if public_url else None
+        if parts is not None and (parts.scheme not in ("http", "https") or not parts.netloc):
+            raise UsageError(f"not an http(s) URL: {public_url!r}", Location(field="KG_PUBLIC_URL"))
+        self.public = parts
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.public is not None:
+            environ["wsgi.url_scheme"] = self.public.scheme
+            environ["HTTP_HOST"] = self.public.netloc
+            environ["SCRIPT_NAME"] = self.public.path + environ.get("SCRIPT_NAME", "")
+        else:
+            environ["HTTP_HOST"] = f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+        for name in ("HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PROTO", "HTTP_FORWARDED"):
+            environ.pop(name, None)
+        return self.app(environ, start_response)
 
 
 def error_response(body: dict[str, object], status: int) -> Response:
@@ -85,6 +118,8 @@ def _kg_error(exc: KgError) -> Response:
     response = error_response(exc.as_dict(), exc.http_status)
     if exc.http_status == 401:  # RFC 9110: a 401 names the scheme to use
         response.headers["WWW-Authenticate"] = 'Bearer realm="kg-service"'
+    if getattr(exc, "retry_after", None):  # errors.Busy: all slots taken, try again shortly
+        response.headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
     return response
 
 

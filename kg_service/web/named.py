@@ -11,7 +11,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from ..errors import NotFound
 from ..limits import ROW_PARAMS, TIMEOUT_PARAMS
 from ..queries import NamedQuery, load_queries
-from .run import FORMAT_PARAMS, QueryRequest, answer
+from .run import FORMAT_PARAMS, answer, web_request
 from .state import service
 
 bp = Blueprint("named", __name__, url_prefix="/queries")
@@ -44,4 +44,4 @@ def run(name: str) -> Response:
     values = {k: v for k, v in request.args.items() if k not in RESERVED}
     bindings = tuple(query.bindings(values).items())
     params = {k: request.args.getlist(k) for k in request.args if k in RESERVED}
-    return answer(QueryRequest(query.text, bindings=bindings), params)
+    return answer(web_request(query.text, params, bindings=bindings))

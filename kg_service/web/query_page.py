@@ -21,18 +21,17 @@ from flask import Blueprint, Response, render_template, request, url_for
 from ..errors import KgError
 from ..formats import FORMATS, GRAPH, RESULTS
 from ..guard import inspect_query
-from ..limits import check_length, limits_for
 from ..pagedata import Value
 from ..queries import NamedQuery
 from ..results import short
 from ..vocab import BASE, PREFIXES
 from .named import named_queries
 from .pages import HTML
-from .state import service
-from .workers import Job
+from .run import QueryRequest, run_on_pool
 
 bp = Blueprint("query_page", __name__)
 PAGE_ROWS = 1000  # rows shown on the page; the downloads have the service's own cap
+PAGE_ACCEPT = "application/sparql-results+json, text/turtle"  # what the page reads back into a table
 EDITOR_PREFIXES = ("dkg", "id", "skos", "rdfs", "xsd", "dcterms", "oa")
 EXAMPLE = """SELECT ?date ?meeting ?label WHERE {
   ?meeting a dkg:Meeting ; dkg:status dkg:Held ; dkg:date ?date ; rdfs:label ?label .
@@ -86,20 +85,17 @@ def query() -> Response:
 
 def run(text: str, *, named: NamedQuery | None = None, values: dict[str, str] | None = None) -> Outcome:
     """Run `text` in the worker pool as ``/sparql`` would, and read its answer into rows to show."""
-    svc = service()
     started = time.monotonic()
     try:
         bindings = tuple(named.bindings({k: v for k, v in (values or {}).items() if v}).items()) if named else ()
-        graph = inspect_query(text).is_graph
-        limits = limits_for(svc.settings, {"limit": str(PAGE_ROWS)})
-        job = Job(text, "ttl" if graph else "json", limits.max_rows, bindings=bindings,
-                  base_iri=request.url_root + "sparql")
-        check_length(text, svc.settings)
-        gone = request.environ.get("waitress.client_disconnected") or (lambda: False)
-        answer = svc.pool.run(svc.kg.version, job, timeout_s=limits.timeout_s, gone=gone)
-        svc.metrics.observe_query(answer.seconds)
+        query = QueryRequest(text, bindings=bindings, params={"limit": [str(PAGE_ROWS)]}, accept=PAGE_ACCEPT,
+                             base_iri=request.url_root + "sparql")
+        planned, result = run_on_pool(query)
+        assert result is not None  # not cacheable: always run
+        answer = result.answer
     except KgError as exc:
         return _error(text, exc)
+    graph = planned.shape.is_graph
     outcome = Outcome(count=answer.rows, truncated=answer.truncated, ms=(time.monotonic() - started) * 1000)
     if graph:
         outcome.turtle = answer.body.decode("utf-8")
@@ -117,8 +113,8 @@ def _error(text: str, exc: KgError) -> Outcome:
     """The error with its position, when the parser gives one (``error at LINE:COLUMN``)."""
     outcome = Outcome(error=exc.message, status=exc.http_status)
     match = _POSITION.search(exc.message)
-    if match:
-        line, column = int(match[1]), int(match[2])
+    line, column = (exc.location.line, exc.location.column) if match is None else (int(match[1]), int(match[2]))
+    if line is not None and column is not None:
         lines = text.splitlines()
         if 1 <= line <= len(lines):  # the parser may point just past a line's end: mark its last character
             column = max(1, min(column, len(lines[line - 1])))

@@ -1,37 +1,69 @@
-"""Answer one SPARQL query over HTTP: check it, pick the format, run it in a worker, build the response.
+"""The one query orchestration: parameters -> guard -> format -> dataset -> run -> serialise -> headers.
 
-Shared by the protocol endpoint (`sparql`) and the named queries (`named`), so both have the same
-limits, formats, truncation signal and metrics.
+Every face that runs a query calls it: the protocol endpoint (`sparql`), the named queries (`named`),
+the query page (`query_page`) and the CLI's ``kg-service query`` (with an in-process runner instead of
+the worker pool), so the same request gives the same bytes and the same errors everywhere. `plan`
+decides everything from the request alone (no Flask request needed); `answer` is the web's runner
+and response. The calls into the worker pool are here and nowhere else in the web layer.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from flask import Response, g, request
 
-from ..errors import Location, NotAcceptable, QueryTimeout, TooManyRows, UsageError
-from ..formats import DATASET, GRAPH, RESULTS
-from ..guard import inspect_query
-from ..limits import check_length, limits_for
+from ..errors import KgError, Location, NotAcceptable, QueryTimeout, TooManyRows, UsageError
+from ..formats import DATASET, GRAPH, RESULTS, Format
+from ..guard import QueryShape, inspect_query
+from ..limits import Limits, check_length, limits_for
 from ..negotiation import choose_format
+from ..settings import Settings
 from .state import service
-from .workers import Job
+from .workers import Answer, Job
 
 FORMAT_PARAMS = ("format", "output", "results")
+_POSITION = re.compile(r"\berror at (\d+):(\d+)")
+Runner = Callable[[Job, float], Answer]  # runs a job within a time limit (the pool, or in-process)
 
 
 @dataclass(frozen=True)
 class QueryRequest:
-    """A query and its protocol options, however they came (GET, form POST or direct POST)."""
+    """A query and its protocol options, however they came (GET, form POST, direct POST, a named query,
+    the query page or the command line)."""
 
     text: str
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     bindings: tuple[tuple[str, ox.NamedNode | ox.Literal], ...] = ()
+    params: Mapping[str, Sequence[str]] = field(default_factory=dict)  # format=, timeout=, limit=, strict=
+    accept: str | None = None
+    base_iri: str | None = None
+    cacheable: bool = False  # a GET: the answer may carry an ETag
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What will run and how it is answered, decided before anything runs."""
+
+    job: Job
+    fmt: Format
+    limits: Limits
+    shape: QueryShape
+    etag: str | None
+
+
+@dataclass(frozen=True)
+class Result:
+    """The serialised answer and the headers every face gives it."""
+
+    body: bytes
+    headers: dict[str, str]
+    answer: Answer
 
 
 def format_overrides(params: Mapping[str, Sequence[str]]) -> list[str]:
@@ -39,67 +71,107 @@ def format_overrides(params: Mapping[str, Sequence[str]]) -> list[str]:
     return [v for name in FORMAT_PARAMS for v in params.get(name, ())]
 
 
-def answer(query: QueryRequest, params: Mapping[str, Sequence[str]]) -> Response:
-    """Run `query` within the limits `params` allow and return the negotiated response."""
-    svc = service()
-    g.query_text = query.text
-    check_length(query.text, svc.settings)
+def plan(query: QueryRequest, settings: Settings, version: str) -> Plan:
+    """Check `query` (length, dataset IRIs, guard), negotiate its format and set its limits; raises the
+    located error of the first check that fails, before anything runs."""
+    check_length(query.text, settings)
     check_iris("default-graph-uri", query.default_graphs)
     check_iris("named-graph-uri", query.named_graphs)
     shape = inspect_query(query.text)
     kinds = [GRAPH, DATASET] if shape.is_graph else [RESULTS]
     try:
-        fmt = choose_format(request.headers.get("Accept"), kinds, format_overrides(params))
+        fmt = choose_format(query.accept, kinds, format_overrides(query.params))
     except NotAcceptable:
         if shape.form is not None:
             raise
         fmt = choose_format(None, kinds)  # not a query at all: let the parser's 400 speak
-    limits = limits_for(svc.settings, {k: v[0] for k, v in params.items() if v})
+    limits = limits_for(settings, {k: v[0] for k, v in query.params.items() if v})
     job = Job(query.text, fmt.name, limits.max_rows, query.default_graphs, query.named_graphs, query.bindings,
-              base_iri=request.base_url)
-    version = svc.kg.version  # read once: an add or update meanwhile must not mix two versions
-    etag = _etag(version, job, limits.strict, shape.volatile)
-    if etag is not None and request.if_none_match.contains(etag):
-        return _not_modified(etag)  # same query, same data: nothing is run
-    gone = request.environ.get("waitress.client_disconnected") or (lambda: False)
+              base_iri=query.base_iri)
+    etag = None
+    if query.cacheable and not shape.volatile:  # NOW, RAND, UUID, STRUUID: two runs may differ
+        etag = hashlib.sha256(repr((version, job, limits.strict)).encode()).hexdigest()[:32]
+    return Plan(job, fmt, limits, shape, etag)
+
+
+def execute(plan: Plan, runner: Runner) -> Result:
+    """Run a planned query and give its bytes with the headers that describe them."""
     try:
-        result = svc.pool.run(version, job, timeout_s=limits.timeout_s, gone=gone)
+        answer = runner(plan.job, plan.limits.timeout_s)
+    except KgError as exc:  # a parse error's position is in the engine's message; carry it as the location
+        exc.location = syntax_location(exc.message, exc.location)
+        raise
+    if answer.truncated and plan.limits.strict:
+        raise TooManyRows(f"the result has more than {plan.limits.max_rows} rows; ask for fewer (LIMIT) or drop "
+                          "strict")
+    headers = {"Content-Type": _content_type(plan.fmt.media_type), "Vary": "Accept", "X-KG-Rows": str(answer.rows)}
+    if answer.truncated:
+        headers["X-KG-Truncated"] = "true"
+        headers["Warning"] = f'199 kg-service "result truncated to the first {plan.limits.max_rows} rows"'
+    if plan.etag is not None:
+        headers["ETag"] = f'"{plan.etag}"'
+        headers["Cache-Control"] = "public, max-age=0, must-revalidate"
+    return Result(answer.body, headers, answer)
+
+
+def web_request(text: str, params: Mapping[str, Sequence[str]], *, default_graphs: Sequence[str] = (),
+                named_graphs: Sequence[str] = (),
+                bindings: tuple[tuple[str, ox.NamedNode | ox.Literal], ...] = ()) -> QueryRequest:
+    """A `QueryRequest` from the current HTTP request's headers and the given parameters."""
+    return QueryRequest(text, tuple(default_graphs), tuple(named_graphs), bindings, params,
+                        request.headers.get("Accept"), base_iri=request.url_root + "sparql",
+                        cacheable=request.method in ("GET", "HEAD"))
+
+
+def run_on_pool(query: QueryRequest) -> tuple[Plan, Result | None]:
+    """Plan `query` and run it on the worker pool; no result when the client's ETag still matches."""
+    svc = service()
+    g.query_text = query.text
+    version = svc.kg.version  # read once: an add or update meanwhile must not mix two versions
+    planned = plan(query, svc.settings, version)
+    if planned.etag is not None and request.if_none_match.contains(planned.etag):
+        return planned, None  # same query, same data: nothing is run
+    gone = request.environ.get("waitress.client_disconnected") or (lambda: False)
+
+    def runner(job: Job, timeout_s: float) -> Answer:
+        return svc.pool.run(version, job, timeout_s=timeout_s, gone=gone)
+
+    try:
+        result = execute(planned, runner)
     except QueryTimeout:
         with svc.metrics.lock:
             svc.metrics.timeouts += 1
         raise
-    svc.metrics.observe_query(result.seconds)
-    if result.truncated and limits.strict:
-        raise TooManyRows(f"the result has more than {limits.max_rows} rows; ask for fewer (LIMIT) or drop strict")
-    response = Response(result.body, content_type=_content_type(fmt.media_type))
-    response.headers["Vary"] = "Accept"
-    response.headers["X-KG-Rows"] = str(result.rows)
-    if result.truncated:
+    svc.metrics.observe_query(result.answer.seconds)
+    if result.answer.truncated:
         with svc.metrics.lock:
             svc.metrics.truncated += 1
-        response.headers["X-KG-Truncated"] = "true"
-        response.headers["Warning"] = f'199 kg-service "result truncated to the first {limits.max_rows} rows"'
-    if etag is not None:
-        response.set_etag(etag)
+    return planned, result
+
+
+def answer(query: QueryRequest) -> Response:
+    """The HTTP response to `query`: its result, or 304 when the client's copy is current."""
+    planned, result = run_on_pool(query)
+    if result is None:
+        response = Response(status=304)
+        response.set_etag(planned.etag or "")
+        response.headers["Vary"] = "Accept"
         response.headers["Cache-Control"] = "public, max-age=0, must-revalidate"
-    return response
+        return response
+    return Response(result.body, headers=result.headers)
 
 
-def _etag(version: str, job: Job, strict: bool, volatile: bool) -> str | None:
-    """A validator for a GET result: the dataset version and everything that shapes the answer. None for
-    POST (not cacheable) and for queries whose answer changes between runs (NOW, RAND, UUID, STRUUID).
-    A client revalidating after an article was added gets the new result, as the version differs."""
-    if request.method not in ("GET", "HEAD") or volatile:
-        return None
-    return hashlib.sha256(repr((version, job, strict)).encode()).hexdigest()[:32]
+def syntax_location(message: str, known: Location) -> Location:
+    """The line and column the engine names in a syntax error's message (``error at 2:9: ...``), added to
+    what is known, so they survive the hop from the worker process.
 
-
-def _not_modified(etag: str) -> Response:
-    response = Response(status=304)
-    response.set_etag(etag)
-    response.headers["Vary"] = "Accept"
-    response.headers["Cache-Control"] = "public, max-age=0, must-revalidate"
-    return response
+    >>> syntax_location("SPARQL syntax error: error at 2:9: expected ...", Location(field="query"))
+    Location(file=None, line=2, column=9, field='query')
+    """
+    match = _POSITION.search(message)
+    if known.line is not None or match is None:
+        return known
+    return Location(known.file, int(match[1]), int(match[2]), known.field or "query")
 
 
 def check_iris(field: str, iris: Sequence[str]) -> None:

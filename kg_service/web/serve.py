@@ -93,12 +93,14 @@ def make_server(settings: Settings, kg: KnowledgeGraph, *, host: str = "127.0.0.
     from waitress.server import create_server
 
     from . import create_app
+    from .server_errors import use_json_errors
 
     app = create_app(settings, kg)
     app.extensions["kg_service"].pool.warm_up(kg.version)
     # waitress would otherwise buffer up to 1 GB of body (to disk) before the app could answer 413.
     server = create_server(app, host=host, port=port, threads=8, channel_request_lookahead=5,
                            ident="kg-service", max_request_body_size=settings.max_upload_bytes)
+    use_json_errors(server)  # a body over the limit is waitress's 413: in the JSON error body too
     return app, server
 
 

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ..errors import Location, UnsupportedType, UsageError
 from .describe import service_description_response
-from .run import QueryRequest, answer
+from .run import QueryRequest, answer, web_request
 from .update import UPDATE, perform_update, read_update
 
 bp = Blueprint("sparql", __name__)
@@ -29,6 +29,9 @@ def sparql() -> BaseResponse:
     """One view for every shape of the query operation; `read_query` tells them apart."""
     params = {k: request.args.getlist(k) for k in request.args}
     if request.method == "POST" and request.mimetype == FORM:
+        for name in sorted({"query", "update"} & set(request.args) & set(request.form)):
+            raise UsageError(f"{name}= is given both in the URL and in the form body: send it once",
+                             Location(field=name))
         params.update({k: request.form.getlist(k) for k in request.form})
     update = read_update(params, _body_text() if request.method == "POST" and request.mimetype == UPDATE else None)
     if update is not None:
@@ -39,7 +42,7 @@ def sparql() -> BaseResponse:
             raise UsageError("no query: send query= (form) or an application/sparql-query body",
                              Location(field="query"))
         return service_description_response()
-    return answer(query, params)
+    return answer(query)
 
 
 def read_query(params: Mapping[str, Sequence[str]]) -> QueryRequest | None:
@@ -57,7 +60,8 @@ def read_query(params: Mapping[str, Sequence[str]]) -> QueryRequest | None:
         return None
     if len(texts) > 1:
         raise UsageError("more than one query= parameter: send one query per request", Location(field="query"))
-    return QueryRequest(texts[0], tuple(params.get("default-graph-uri", ())), tuple(params.get("named-graph-uri", ())))
+    return web_request(texts[0], params, default_graphs=params.get("default-graph-uri", ()),
+                       named_graphs=params.get("named-graph-uri", ()))
 
 
 def _body_text() -> str:

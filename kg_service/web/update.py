@@ -73,7 +73,7 @@ def perform_update(update: UpdateRequest) -> Response:
     for field, iris in (("using-graph-uri", update.using), ("using-named-graph-uri", update.using_named)):
         check_iris(field, iris)  # pasted into the text below: an IRI must not be able to close its brackets
     text = with_dataset(update.text, update.using, update.using_named)
-    check_structure(text)  # the update runs in this process: a parser stack overflow would end it
+    check_structure(text, "update")  # the update runs in this process: a parser stack overflow would end it
     check_update(text)
     with _lock:
         kg = svc.kg

@@ -5,13 +5,18 @@ or a ``rdf`` file) or a raw RDF body with its Content-Type, and answers 200 with
 ``conforms`` true or false, as JSON, Turtle (``sh:ValidationReport``) or HTML by negotiation (or
 ``format=``). Validation runs against the seeds as built and never touches the served graph.
 ``POST /articles`` needs ``Authorization: Bearer <KG_WRITE_TOKEN>``; it validates, writes the
-article into the seeds (seeds.py) and serves the rebuilt graph at once. Validations and adds of
-one app are serialised: rdflib is not thread-safe and adds must not interleave.
+article into the seeds (seeds.py) and serves the rebuilt graph at once.
+
+Adds are serialised by the add lock (they must not interleave). Validations never take it: at most
+``KG_MAX_VALIDATIONS`` run at once, beside any add, and one more is refused at once with 503 and
+``Retry-After``, so anonymous validations can neither queue without bound nor make an add wait.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,13 +24,13 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, render_templ
 from flask.blueprints import BlueprintSetupState
 
 from ..build import build_dataset, mapping_paths
-from ..errors import InputError, KgError, Location, NotAcceptable, TooLarge, UsageError, WriteDisabled
+from ..errors import Busy, InputError, KgError, Location, NotAcceptable, TooLarge, UsageError, WriteDisabled
 from ..intake import decode, parse_rdf, rdf_format
 from ..negotiation import parse_accept, quality
 from ..report import Report
 from ..seeds import add_article
 from ..store import KnowledgeGraph
-from ..validate import Context, load_context, validate_mapping, validate_rdf
+from ..validate import MAX_RDF_SUBJECTS, Context, load_context, validate_mapping, validate_rdf
 from ..vocab import article_graph
 from .auth import require_token
 from .state import service
@@ -39,15 +44,19 @@ _NAMES = {"json": "json", "turtle": "turtle", "ttl": "turtle", "text/turtle": "t
 
 @dataclass
 class Validation:
-    """Per app: the validation context (built on first use) and the lock that serialises its users."""
+    """Per app: the validation context (built on first use, under `building`), the lock that serialises
+    adds, and the slots of anonymous validations."""
 
+    slots: threading.BoundedSemaphore
     context: Context | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    building: threading.Lock = field(default_factory=threading.Lock)
 
 
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
-    state.app.extensions["kg_validation"] = Validation()
+    slots = state.app.extensions["kg_service"].settings.max_validations
+    state.app.extensions["kg_validation"] = Validation(threading.BoundedSemaphore(max(1, slots)))
 
 
 def _validation(app: Flask | None = None) -> Validation:
@@ -59,11 +68,28 @@ def _seed_files(seeds_dir: Path) -> set[str]:
 
 
 def _context() -> Context:
-    """The context, built from the seeds the first time it is needed (call holding the lock)."""
+    """The context, built from the seeds the first time it is needed; an add replaces it whole."""
     validation = _validation()
-    if validation.context is None:
-        validation.context = load_context(service().settings)
-    return validation.context
+    with validation.building:
+        if validation.context is None:
+            validation.context = load_context(service().settings)
+        return validation.context
+
+
+RETRY_AFTER_S = 2
+
+
+@contextmanager
+def _slot() -> Iterator[None]:
+    """One of the validation slots, or Busy (503, Retry-After) at once when all are taken."""
+    slots = _validation().slots
+    if not slots.acquire(blocking=False):
+        raise Busy(f"all {service().settings.max_validations} validation slots are busy; try again in a moment",
+                   RETRY_AFTER_S)
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 @bp.route("/validate", methods=["GET"])
@@ -76,14 +102,17 @@ def validate() -> Response | str:
     _limit_body()
     fmt = _report_format()
     try:
-        with _validation().lock:
+        with _slot():
             report, name, source = _validate_request(_context())
     except KgError as exc:
         if fmt != "html":
             raise
         # A browser user gets the form back with the problem above it, under the same status.
-        return Response(render_template("validate.html", report=None, name=None, error=str(exc)), exc.http_status,
+        page = Response(render_template("validate.html", report=None, name=None, error=str(exc)), exc.http_status,
                         content_type="text/html; charset=utf-8")
+        if isinstance(exc, Busy):
+            page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     return _render(report, fmt, name, source)
 
 
@@ -96,7 +125,8 @@ def _validate_request(context: Context) -> tuple[Report, str, str | None]:
         report, _ = validate_mapping(context, source, Path(mapping[0]), decode(text[1], text[0]))
         return report, mapping[0], source
     name, data, media_type = _rdf_part()
-    return validate_rdf(context, parse_rdf(data, rdf_format(media_type or name), name), name), name, None
+    dataset = parse_rdf(data, rdf_format(media_type or name), name)
+    return validate_rdf(context, dataset, name, max_subjects=MAX_RDF_SUBJECTS), name, None
 
 
 @bp.route("/articles", methods=["POST"])
