@@ -4,8 +4,8 @@ rdflib builds and validates the graph (it is the better toolkit for that); queri
 whose compiled engine is the one Oxigraph's own server uses. The build is handed over as N-Quads,
 so what is served is exactly what was validated. `version` changes whenever the content changes and
 is what HTTP caching (ETag) and result caches key on. The same `KnowledgeGraph` wraps a store kept in
-a folder (`stores`) or stands for one held by a remote server (`remote`), so the web layer never asks
-where the graph lives.
+a folder (`stores`) or stands for one held by a remote server (`remote`); its `backend` (see
+`backends`) says where it lives and what it allows, so the web layer never asks which kind it is.
 """
 
 from __future__ import annotations
@@ -20,16 +20,18 @@ import pyoxigraph as ox
 from rdflib import Dataset
 
 from .errors import InputError, Location, NotFound, QueryError
-from .formats import DATASET, RESULTS, Format, written
+from .formats import DATASET, RESULTS, Format, format_for_file, rdf_suffixes, written
 from .guard import refuse_update
 from .vocab import PREFIXES
 
 if TYPE_CHECKING:
+    from .backends import Backend
     from .remote import RemoteStore
 
-# file suffix -> Oxigraph format, for `serve --data FILE` and `validate FILE`
-SUFFIX_FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG, ".ttl": ox.RdfFormat.TURTLE,
-                  ".nt": ox.RdfFormat.N_TRIPLES, ".rdf": ox.RdfFormat.RDF_XML, ".owl": ox.RdfFormat.RDF_XML}
+
+
+# Which graphs form the served default graph when it is the union: every named graph, merged (a set).
+UNION_INTO_DEFAULT = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
 
 
 def dataset_nquads(dataset: Dataset) -> bytes:
@@ -46,12 +48,18 @@ def content_version(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def file_version(path: Path) -> str:
+    """`content_version` of a file's bytes, read in chunks."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()[:16]
+
+
 class KnowledgeGraph:
     """An Oxigraph store plus whether the default graph is the union of the named graphs."""
 
     def __init__(self, store: ox.Store, *, union_default_graph: bool, version: str,
                  quads: ox.Dataset | Callable[[], ox.Dataset] | None = None, materialised: bool = False,
-                 size: int | None = None, path: Path | None = None, remote: RemoteStore | None = None):
+                 size: int | None = None, backend: Backend | None = None):
         """Wrap a loaded store. With `union_default_graph`, the union is written into the store's default
         graph once here (unless `materialised` says a persistent store already holds it): Oxigraph's own
         union option is a bag (a triple in two graphs counts twice) and overrides FROM, while a
@@ -59,8 +67,7 @@ class KnowledgeGraph:
 
         `quads` is the exact parsed copy, or a function that reads it: a worker or a persistent store
         never needs it for queries, and at a million quads an eager copy costs hundreds of megabytes.
-        `path` is the folder of a persistent store (workers open it read-only instead of being sent
-        the data); `remote` is the `remote.RemoteStore` that answers queries instead of workers.
+        `backend` is where the graph lives (`backends`; the in-memory one when None).
         """
         self.store = store
         # Oxigraph's store turns xsd:nonNegativeInteger (and other integer subtypes) into xsd:integer, so
@@ -70,14 +77,32 @@ class KnowledgeGraph:
             quads = ox.Dataset(store) if materialise else (lambda: ox.Dataset(store))
         self._quads = quads
         self._size = len(store) if materialise and size is None else size
-        if materialise:
-            store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
-                              for q in store if not isinstance(q.graph_name, ox.DefaultGraph))
+        if materialise:  # in the engine: several times faster than a loop over the quads in Python
+            store.update(UNION_INTO_DEFAULT)
         self.union_default_graph = union_default_graph
         self.version = version
-        self.path = path
-        self.remote = remote
-        self.data_file: Path | None = None  # set by from_file: a published dump, not the seeds
+        if backend is None:
+            from .backends import Memory
+
+            backend = Memory()
+        self.backend: Backend = backend
+
+    @property
+    def remote(self) -> RemoteStore | None:
+        """The remote store that answers this graph's queries (the remote backend), else None."""
+        return getattr(self.backend, "remote", None)
+
+    @property
+    def data_file(self) -> Path | None:
+        """The dataset file served (``serve --data``), or None for the seeds."""
+        return self.backend.spec.data if self.backend.name == "file" else None
+
+    @data_file.setter
+    def data_file(self, path: Path) -> None:
+        """Serve this graph as the dataset file `path` (the file backend: updates allowed)."""
+        from .backends import DataFile, GraphSpec
+
+        self.backend = DataFile(GraphSpec(data=path, union_default_graph=self.union_default_graph))
 
     @property
     def quads(self) -> ox.Dataset:
@@ -87,36 +112,46 @@ class KnowledgeGraph:
         return self._quads
 
     @classmethod
-    def from_nquads(cls, data: bytes, *, union_default_graph: bool = True) -> KnowledgeGraph:
+    def from_nquads(cls, data: bytes, *, union_default_graph: bool = True,
+                    backend: Backend | None = None) -> KnowledgeGraph:
         store = ox.Store()
         store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
         return cls(store, union_default_graph=union_default_graph, version=content_version(data),
-                   quads=lambda: ox.Dataset(ox.parse(data, format=ox.RdfFormat.N_QUADS)))
+                   quads=lambda: ox.Dataset(ox.parse(data, format=ox.RdfFormat.N_QUADS)), backend=backend)
 
     @classmethod
-    def from_dataset(cls, dataset: Dataset, *, union_default_graph: bool = True) -> KnowledgeGraph:
+    def from_dataset(cls, dataset: Dataset, *, union_default_graph: bool = True,
+                     backend: Backend | None = None) -> KnowledgeGraph:
         """Load a built rdflib dataset (the seeds) into a fresh in-memory store."""
-        return cls.from_nquads(dataset_nquads(dataset), union_default_graph=union_default_graph)
+        return cls.from_nquads(dataset_nquads(dataset), union_default_graph=union_default_graph, backend=backend)
 
     @classmethod
     def from_file(cls, path: Path, *, union_default_graph: bool = False) -> KnowledgeGraph:
         """Load any RDF dataset file, chosen by its suffix; a syntax error names the line."""
-        fmt = SUFFIX_FORMATS.get(path.suffix.lower())
-        if fmt is None:
-            raise InputError(f"unknown RDF file type {path.suffix!r}; use one of {', '.join(SUFFIX_FORMATS)}",
+        table = format_for_file(path.name)  # the one suffix table: formats.FORMATS
+        if table is None:
+            raise InputError(f"unknown RDF file type {path.suffix!r}; use one of {', '.join(rdf_suffixes())}",
                              Location(str(path)))
-        try:
-            data = path.read_bytes()
+        fmt = table.rdf
+        base = path.resolve().as_uri()
+        try:  # hashed as it is read, never held: a million quads are hundreds of megabytes of text
+            version = file_version(path)
         except OSError as exc:
             raise InputError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
         store = ox.Store()
         try:
-            store.bulk_load(data, format=fmt, base_iri=path.resolve().as_uri())
+            store.bulk_load(path=path, format=fmt, base_iri=base)
         except SyntaxError as exc:
             raise InputError(f"not valid {fmt.name}: {exc}", Location(str(path), getattr(exc, "lineno", None),
                                                                     getattr(exc, "offset", None))) from None
-        kg = cls(store, union_default_graph=union_default_graph, version=content_version(data),
-                 quads=lambda: ox.Dataset(ox.parse(data, format=fmt, base_iri=path.resolve().as_uri())))
+
+        def exact() -> ox.Dataset:
+            if file_version(path) != version:
+                raise InputError("the data file changed since it was loaded: restart the server to serve it",
+                                 Location(str(path)))
+            return ox.Dataset(ox.parse(path=path, format=fmt, base_iri=base))
+
+        kg = cls(store, union_default_graph=union_default_graph, version=version, quads=exact)
         kg.data_file = path
         return kg
 

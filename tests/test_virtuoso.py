@@ -124,7 +124,7 @@ def clients(state_settings: Settings, client: FlaskClient, virtuoso_kg: Knowledg
 def test_virtuoso_is_recognised_and_shows_our_graphs_only(virtuoso: servers.Virtuoso,
                                                            virtuoso_kg: KnowledgeGraph, kg: KnowledgeGraph) -> None:
     """Virtuoso's own graphs (virtrdf#, ...) and our default-graph layer stay out of GRAPH ?g."""
-    remote = virtuoso_kg.remote
+    remote = virtuoso_kg.backend.remote
     assert remote is not None and remote.engine is VIRTUOSO
     assert remote.query_url == virtuoso.base + "/sparql"
     assert remote.store_url == virtuoso.base + "/sparql-graph-crud-auth"
@@ -261,7 +261,7 @@ def test_a_push_sends_only_the_graphs_that_changed(settings: Settings, scratch: 
     changed = _changed_graphs(first, fewer)
     assert len(scratch.requests("PUT")) - puts == len(changed) < len(first.graph_names())
     assert len(scratch.requests("DELETE")) - deletes == 1
-    assert remote_graphs(fewer.remote) == set(fewer.graph_names())  # type: ignore[arg-type]
+    assert remote_graphs(fewer.backend.remote) == set(fewer.graph_names())  # type: ignore[arg-type]
 
     for path in moved.iterdir():
         path.rename(seeds / path.name)
@@ -283,15 +283,15 @@ def test_a_remote_changed_behind_our_back_gets_everything_again(settings: Settin
     count after the push differs, and a full push follows."""
     mine = replace(settings, remote_state_dir=tmp_path / "state")
     kg = load_kg(mine, data=None, union_default_graph=None, store_url=scratch.store_url)
-    assert kg.remote is not None
+    assert kg.backend.remote is not None
     opener = urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(_passwords(scratch.base)))
     graph = urllib.parse.urlencode({"graph": "https://w3id.org/kg-service/graph/meta"})
-    opener.open(urllib.request.Request(f"{kg.remote.store_url}?{graph}", method="DELETE"), timeout=30).close()
-    assert "https://w3id.org/kg-service/graph/meta" not in remote_graphs(kg.remote)
+    opener.open(urllib.request.Request(f"{kg.backend.remote.store_url}?{graph}", method="DELETE"), timeout=30).close()
+    assert "https://w3id.org/kg-service/graph/meta" not in remote_graphs(kg.backend.remote)
     puts = len(scratch.requests("PUT"))
     again = load_kg(mine, data=None, union_default_graph=None, store_url=scratch.store_url)
     assert len(scratch.requests("PUT")) - puts == len(kg.graph_names()) + 1  # every graph and the default layer
-    assert remote_graphs(again.remote) == set(kg.graph_names())  # type: ignore[arg-type]
+    assert remote_graphs(again.backend.remote) == set(kg.graph_names())  # type: ignore[arg-type]
 
 
 def _passwords(base: str) -> urllib.request.HTTPPasswordMgrWithDefaultRealm:
@@ -441,12 +441,13 @@ def w3c_virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.V
 @pytest.mark.parametrize("case", _w3c_cases())
 def test_w3c_query_evaluation_through_virtuoso(case, w3c_virtuoso: servers.Virtuoso,  # noqa: ANN001
                                                own_pool: WorkerPool) -> None:
+    from kg_service.backends import Remote
     from kg_service.push import push
     from kg_service.remote import connect
 
     text = f"BASE <{case.query.as_uri()}>\n" + case.query.read_text(encoding="utf-8")
     kg = w3c.make_kg(case.data, case.graph_data)
-    kg.remote = push(connect(w3c_virtuoso.store_url), kg.store).remote
+    kg.backend = Remote(remote=push(connect(w3c_virtuoso.store_url), kg.store).remote)
     app = app_for(w3c.CONFORMANCE_SETTINGS, kg, own_pool)
     w3c.check_query(case, app.test_client(), text)
 
