@@ -200,7 +200,8 @@ class Remote(Backend):
         self.remote = remote
 
     def open(self, settings: Settings) -> KnowledgeGraph:
-        from .remote import connect, push, state_file
+        from .push import push, state_file
+        from .remote import connect
 
         local = DataFile(self.spec) if self.spec.data is not None else Memory(self.spec)
         kg = local.open(settings)

@@ -11,6 +11,7 @@ excluded from GRAPH ?g by Virtuoso's own `define input:named-graph-exclude` prag
 "SPARQL: Pragmas"). A query that names its own dataset (FROM, FROM NAMED, or the protocol's graph
 URIs) gets no default added, since Virtuoso adds a FROM to that graph rather than replacing it.
 
+GraphDB, whose default graph is the union unless told otherwise, gets the default graph named too.
 The engine is chosen by the URL (`virtuoso+http://...`, `oxigraph+http://...`) or, for a plain URL, by
 probing: a `Server: Virtuoso/...` header names Virtuoso, else the first layout that answers ``ASK {}``.
 """
@@ -56,9 +57,13 @@ FUSEKI = Engine("fuseki", "sparql", "data")
 VIRTUOSO = Engine("virtuoso", "sparql", "sparql-graph-crud", auth_store_path="sparql-graph-crud-auth",
                   default_graph=VIRTUOSO_DEFAULT_GRAPH, default_uri=VIRTUOSO_DEFAULT_GROUP,
                   admin_path="sparql-auth", setup=VIRTUOSO_SETUP, whole_put=False, owns_server=False)
-GRAPHDB = Engine("graphdb", "", "rdf-graphs/service")  # the URL given is the repository's
+# The URL given is the repository's. GraphDB's default graph is the union of every graph unless a
+# query names RDF4J's sesame:nil as its default graph, which means the real default graph alone
+# (GraphDB's manual, "Query behaviour"); not tested here.
+GRAPHDB = Engine("graphdb", "", "rdf-graphs/service", default_uri="http://www.openrdf.org/schema/sesame#nil")
+GENERIC = Engine("generic", "", "rdf-graphs/service")  # a query endpoint at the URL itself
 # Probed in this order for a plain URL (Virtuoso is told by its Server header, not by its layout).
-ENGINES = {engine.name: engine for engine in (OXIGRAPH, FUSEKI, VIRTUOSO, GRAPHDB)}
+ENGINES = {engine.name: engine for engine in (OXIGRAPH, FUSEKI, VIRTUOSO, GRAPHDB, GENERIC)}
 PROBED = (OXIGRAPH, FUSEKI, GRAPHDB)
 
 
@@ -84,7 +89,7 @@ def parse_store_url(url: str) -> StoreUrl:
     'http://127.0.0.1:7878'
     >>> parse_store_url("blazegraph+http://x/")
     Traceback (most recent call last):
-    ValueError: unknown engine 'blazegraph' in the store URL; use one of oxigraph, fuseki, virtuoso, graphdb
+    ValueError: unknown engine 'blazegraph' in the store URL; use one of oxigraph, fuseki, virtuoso, graphdb, generic
     """
     engine = None
     match = SCHEME.fullmatch(url)
@@ -163,6 +168,37 @@ def graph_references(text: str) -> tuple[set[str], bool]:
                 if prefix + ":" in prefixes:
                     named.add(prefixes[prefix + ":"] + local)
     return named, variable
+
+
+def graph_constants_bound(text: str) -> str | None:
+    """`text` with each ``GRAPH <iri>`` written ``VALUES ?kg_graphN { <iri> } GRAPH ?kg_graphN``; None
+    when the query projects ``*`` (the new variables would show in its results).
+
+    For Virtuoso, a query with both GRAPH <iri> and GRAPH ?var would otherwise have to name every graph
+    of ours, which at thousands of graphs is a request Virtuoso refuses; a graph variable bound to the
+    IRI is found among all graphs.
+
+    >>> graph_constants_bound("SELECT ?s { GRAPH <http://a> { ?s ?p ?o } GRAPH ?g { ?s ?p ?o } }")
+    'SELECT ?s { VALUES ?kg_graph0 { <http://a> } GRAPH ?kg_graph0 { ?s ?p ?o } GRAPH ?g { ?s ?p ?o } }'
+    >>> graph_constants_bound("SELECT DISTINCT * { GRAPH <http://a> {} }") is None
+    True
+    """
+    tokens = [m for m in TOKEN.finditer(text) if m.lastgroup != "comment"]
+    for index, match in enumerate(tokens[:-1]):
+        if match.lastgroup == "word" and match.group().upper() == "SELECT":
+            following = tokens[index + 1]
+            if following.group().upper() in ("DISTINCT", "REDUCED") and index + 2 < len(tokens):
+                following = tokens[index + 2]
+            if following.group() == "*":
+                return None
+    pieces, last, count = [], 0, 0
+    for index, match in enumerate(tokens[:-1]):
+        following = tokens[index + 1]
+        if match.lastgroup == "word" and match.group().upper() == "GRAPH" and following.lastgroup in ("iri", "pname"):
+            variable = f"?kg_graph{count}"
+            pieces += [text[last:match.start()], f"VALUES {variable} {{ {following.group()} }} GRAPH {variable}"]
+            last, count = following.end(), count + 1
+    return "".join(pieces) + text[last:]
 
 
 def default_graph_uris(engine: Engine, *, own_dataset: bool) -> list[str]:

@@ -29,8 +29,9 @@ from kg_service import stores
 from kg_service.backends import Remote
 from kg_service.errors import RemoteUnavailable
 from kg_service.formats import find_format
+from kg_service.push import push
 from kg_service.queries import load_queries
-from kg_service.remote import RemoteStore, connect, count_quads, push, remote_graphs
+from kg_service.remote import RemoteStore, connect, count_quads, remote_graphs
 from kg_service.settings import Settings
 from kg_service.store import KnowledgeGraph
 from kg_service.web import create_app

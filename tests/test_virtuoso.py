@@ -26,6 +26,9 @@ from pathlib import Path
 import pytest
 import servers
 from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import settings as settings_h
+from hypothesis import strategies as st
 from test_stores import QUERY_NAMES, WITH_PARAMS, app_for, rows_of
 
 from kg_service.engines import VIRTUOSO, VIRTUOSO_DEFAULT_GRAPH
@@ -97,7 +100,8 @@ def oxigraph_pool() -> Iterator[WorkerPool]:
 
 @pytest.fixture(scope="module")
 def state_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return replace(settings, remote_state_dir=tmp_path_factory.mktemp("push-state"))
+    """A time limit that a busy machine does not reach, so parity is not decided by the clock."""
+    return replace(settings, remote_state_dir=tmp_path_factory.mktemp("push-state"), query_timeout_s=60.0)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +124,7 @@ def clients(state_settings: Settings, client: FlaskClient, virtuoso_kg: Knowledg
 def test_virtuoso_is_recognised_and_shows_our_graphs_only(virtuoso: servers.Virtuoso,
                                                            virtuoso_kg: KnowledgeGraph, kg: KnowledgeGraph) -> None:
     """Virtuoso's own graphs (virtrdf#, ...) and our default-graph layer stay out of GRAPH ?g."""
-    remote = virtuoso_kg.remote
+    remote = virtuoso_kg.backend.remote
     assert remote is not None and remote.engine is VIRTUOSO
     assert remote.query_url == virtuoso.base + "/sparql"
     assert remote.store_url == virtuoso.base + "/sparql-graph-crud-auth"
@@ -201,28 +205,27 @@ def test_rows_are_capped_when_virtuoso_runs_the_query(virtuoso_kg: KnowledgeGrap
 
 
 def test_a_runaway_query_on_virtuoso_stops_at_our_limit_and_others_are_answered(
-        clients: dict[str, FlaskClient]) -> None:
+        virtuoso_kg: KnowledgeGraph, settings: Settings, own_pool: WorkerPool) -> None:
     """Our own time limit (KG_QUERY_TIMEOUT_S, 2 s in tests) answers 504 while the engine still runs it."""
     answers: dict[str, object] = {}
+    client = app_for(settings, virtuoso_kg, own_pool).test_client()
 
     def runaway() -> None:
-        started = time.monotonic()
-        answers["runaway"] = clients["virtuoso"].get("/sparql", query_string={"query": RUNAWAY})
-        answers["seconds"] = time.monotonic() - started
+        answers["runaway"] = client.get("/sparql", query_string={"query": RUNAWAY})
 
     thread = threading.Thread(target=runaway)
     thread.start()
     time.sleep(0.3)
-    started = time.monotonic()
-    other = clients["virtuoso"].get("/sparql", query_string={"query": "ASK { ?s ?p ?o }", "format": "json"})
-    other_seconds = time.monotonic() - started
-    thread.join(timeout=30)
+    patient = app_for(replace(settings, query_timeout_s=60.0), virtuoso_kg, own_pool).test_client()
+    other = patient.get("/sparql", query_string={"query": f"ASK {{ ?s ?p ?o }} # {time.monotonic_ns()}",
+                                                 "format": "json"})  # a text no cache has seen
+    runaway_still_running = thread.is_alive()
+    thread.join(timeout=60)
     assert other.status_code == 200 and other.get_json()["boolean"] is True
-    assert other_seconds < 2.0 and thread.is_alive() is False
+    assert runaway_still_running, "the other query was answered only after the runaway one ended"
     response = answers["runaway"]
     assert response.status_code == 504, response.get_data(as_text=True)  # type: ignore[attr-defined]
     assert response.get_json()["error"] == "gateway-timeout"  # type: ignore[attr-defined]
-    assert answers["seconds"] < 4.0  # type: ignore[operator]
 
 
 def test_virtuoso_s_own_time_limit_is_a_503_not_partial_results(virtuoso_kg: KnowledgeGraph, settings: Settings,
@@ -230,11 +233,10 @@ def test_virtuoso_s_own_time_limit_is_a_503_not_partial_results(virtuoso_kg: Kno
     """With our limit above the engine's, Virtuoso stops the query and sends what it has (an "anytime"
     answer); that is a timeout, not an answer."""
     patient = app_for(replace(settings, query_timeout_s=3 * ENGINE_TIME_LIMIT_S), virtuoso_kg, own_pool)
-    started = time.monotonic()
     response = patient.test_client().get("/sparql", query_string={"query": RUNAWAY, "format": "json"})
     assert response.status_code == 503, response.get_data(as_text=True)
     assert response.get_json()["error"] == "query-timeout"
-    assert time.monotonic() - started < 2 * ENGINE_TIME_LIMIT_S
+    assert "its own time limit" in response.get_json()["message"]
 
 
 def test_a_push_sends_only_the_graphs_that_changed(settings: Settings, scratch: servers.Virtuoso,
@@ -259,7 +261,7 @@ def test_a_push_sends_only_the_graphs_that_changed(settings: Settings, scratch: 
     changed = _changed_graphs(first, fewer)
     assert len(scratch.requests("PUT")) - puts == len(changed) < len(first.graph_names())
     assert len(scratch.requests("DELETE")) - deletes == 1
-    assert remote_graphs(fewer.remote) == set(fewer.graph_names())  # type: ignore[arg-type]
+    assert remote_graphs(fewer.backend.remote) == set(fewer.graph_names())  # type: ignore[arg-type]
 
     for path in moved.iterdir():
         path.rename(seeds / path.name)
@@ -281,15 +283,15 @@ def test_a_remote_changed_behind_our_back_gets_everything_again(settings: Settin
     count after the push differs, and a full push follows."""
     mine = replace(settings, remote_state_dir=tmp_path / "state")
     kg = load_kg(mine, data=None, union_default_graph=None, store_url=scratch.store_url)
-    assert kg.remote is not None
+    assert kg.backend.remote is not None
     opener = urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(_passwords(scratch.base)))
     graph = urllib.parse.urlencode({"graph": "https://w3id.org/kg-service/graph/meta"})
-    opener.open(urllib.request.Request(f"{kg.remote.store_url}?{graph}", method="DELETE"), timeout=30).close()
-    assert "https://w3id.org/kg-service/graph/meta" not in remote_graphs(kg.remote)
+    opener.open(urllib.request.Request(f"{kg.backend.remote.store_url}?{graph}", method="DELETE"), timeout=30).close()
+    assert "https://w3id.org/kg-service/graph/meta" not in remote_graphs(kg.backend.remote)
     puts = len(scratch.requests("PUT"))
     again = load_kg(mine, data=None, union_default_graph=None, store_url=scratch.store_url)
     assert len(scratch.requests("PUT")) - puts == len(kg.graph_names()) + 1  # every graph and the default layer
-    assert remote_graphs(again.remote) == set(kg.graph_names())  # type: ignore[arg-type]
+    assert remote_graphs(again.backend.remote) == set(kg.graph_names())  # type: ignore[arg-type]
 
 
 def _passwords(base: str) -> urllib.request.HTTPPasswordMgrWithDefaultRealm:
@@ -308,3 +310,199 @@ def _changed_graphs(before: KnowledgeGraph, after: KnowledgeGraph) -> set[str]:
 
     old, new = by_graph(before), by_graph(after)
     return {name for name in set(new) if old.get(name) != new[name]}
+
+
+# --- the W3C query evaluation tests through Virtuoso ----------------------------------------------------------------
+
+try:
+    import test_sparql_conformance as w3c
+except pytest.skip.Exception:  # the suites are not beside the checkout
+    w3c = None  # type: ignore[assignment]
+
+# Where Virtuoso answers otherwise than the test expects: engine differences, not ours. Each runs as a strict
+# xfail, so a Virtuoso that answers right shows up. Oxigraph's own differences (w3c.KNOWN_FAILURES) do not
+# apply here: Virtuoso evaluates the query.
+VIRTUOSO_FAILURES: dict[str, str] = {
+    'aggregates/agg-avg-02': "Virtuoso's AVG/SUM of decimals and integers gives other datatypes or values",
+    'aggregates/agg-avg-03': "Virtuoso's aggregates give other values or datatypes (AVG, grouping of empty groups)",
+    'aggregates/agg-avg-distinct': "Virtuoso's AVG/SUM of decimals and integers gives other datatypes or values",
+    'aggregates/agg-empty-group-count-graph': "Virtuoso's aggregates give other values or datatypes (AVG, grouping of"
+                                              ' empty groups)',
+    'aggregates/agg-err-01': 'Virtuoso fails: Virtuoso 22003 Error SR087: Non numeric argument(s) to arithmetic '
+                             "operation '+'.  SPARQL query: define inpu",
+    'aggregates/agg-err-02': "Virtuoso's AVG/SUM of decimals and integers gives other datatypes or values",
+    'aggregates/agg-groupconcat-01': "Virtuoso's GROUP_CONCAT without SEPARATOR fails",
+    'aggregates/agg-groupconcat-02': "Virtuoso's GROUP_CONCAT without SEPARATOR fails",
+    'aggregates/agg-groupconcat-04': "Virtuoso's GROUP_CONCAT without SEPARATOR fails",
+    'aggregates/agg-groupconcat-05': "Virtuoso's GROUP_CONCAT without SEPARATOR fails",
+    'aggregates/agg-groupconcat-06': "Virtuoso's GROUP_CONCAT without SEPARATOR fails",
+    'aggregates/agg-groupconcat-distinct': "Virtuoso's GROUP_CONCAT without SEPARATOR fails",
+    'aggregates/agg-sum-02': "Virtuoso's AVG/SUM of decimals and integers gives other datatypes or values",
+    'aggregates/agg06': "a SPARQL 1.1 construct Virtuoso 7.2's compiler refuses",
+    'bind/bind10': 'Virtuoso scopes BIND otherwise',
+    'bindings/graph': 'Virtuoso joins VALUES otherwise (unbound values, inside GRAPH)',
+    'bindings/values7': 'Virtuoso joins VALUES otherwise (unbound values, inside GRAPH)',
+    'cast/cast-bool': "Virtuoso's XSD casts accept or produce other lexical forms than SPARQL 1.1's casting table",
+    'cast/cast-decimal': "Virtuoso's XSD casts accept or produce other lexical forms than SPARQL 1.1's casting table",
+    'cast/cast-int': "Virtuoso's XSD casts accept or produce other lexical forms than SPARQL 1.1's casting table",
+    'cast/cast-string': "Virtuoso's XSD casts accept or produce other lexical forms than SPARQL 1.1's casting table",
+    'construct/constructwhere04': "Virtuoso's CONSTRUCT WHERE with GRAPH gives other triples",
+    'csv-tsv-res/csv01': 'Virtuoso names blank nodes nodeID://..., which are no valid blank node labels in SPARQL '
+                         'JSON results: our reader refuses them (502)',
+    'csv-tsv-res/csv02': 'Virtuoso names blank nodes nodeID://..., which are no valid blank node labels in SPARQL '
+                         'JSON results: our reader refuses them (502)',
+    'csv-tsv-res/tsv01': 'Virtuoso names blank nodes nodeID://..., which are no valid blank node labels in SPARQL '
+                         'JSON results: our reader refuses them (502)',
+    'csv-tsv-res/tsv02': 'Virtuoso names blank nodes nodeID://..., which are no valid blank node labels in SPARQL '
+                         'JSON results: our reader refuses them (502)',
+    'csv-tsv-res/tsv03': 'Virtuoso reads "-3"^^xsd:negativeInteger back as another type',
+    'exists/exists03': "Virtuoso's EXISTS inside GRAPH sees other graphs",
+    'functions/bnode01': 'a SPARQL 1.1 function Virtuoso 7.2 does not implement',
+    'functions/bnode02': 'a SPARQL 1.1 function Virtuoso 7.2 does not implement',
+    'functions/coalesce01': 'Virtuoso fails the query on a division by zero instead of leaving the value unbound',
+    'functions/concat02': "Virtuoso's string functions drop or keep language tags otherwise than SPARQL 1.1 says",
+    'functions/ends01': 'Virtuoso fails the query on a type error in an expression instead of leaving the value '
+                        'unbound',
+    'functions/if01': 'Virtuoso refuses a BASE after another BASE or a PREFIX',
+    'functions/if02': 'Virtuoso fails the query on a division by zero instead of leaving the value unbound',
+    'functions/iri01': 'Virtuoso refuses a BASE after another BASE or a PREFIX',
+    'functions/iri02': 'Virtuoso refuses a BASE after another BASE or a PREFIX',
+    'functions/md5-02': "Virtuoso's MD5/SHA* hash the string's internal form, not its UTF-8 bytes as the test expects",
+    'functions/notin02': 'Virtuoso fails the query on a division by zero instead of leaving the value unbound',
+    'functions/plus-1-corrected': 'Virtuoso names blank nodes nodeID://..., which are no valid blank node labels in '
+                                  'SPARQL JSON results: our reader refuses them (502)',
+    'functions/plus-2-corrected': 'Virtuoso names blank nodes nodeID://..., which are no valid blank node labels in '
+                                  'SPARQL JSON results: our reader refuses them (502)',
+    'functions/replace01': "Virtuoso's REPLACE regular expressions differ from XPath's",
+    'functions/seconds': "Virtuoso's SECONDS drops the fraction",
+    'functions/sha1-02': "Virtuoso's MD5/SHA* hash the string's internal form, not its UTF-8 bytes as the test expects",
+    'functions/sha256-02': "Virtuoso's MD5/SHA* hash the string's internal form, not its UTF-8 bytes as the test "
+                           'expects',
+    'functions/sha384-02': "Virtuoso's MD5/SHA* hash the string's internal form, not its UTF-8 bytes as the test "
+                           'expects',
+    'functions/sha512-02': "Virtuoso's MD5/SHA* hash the string's internal form, not its UTF-8 bytes as the test "
+                           'expects',
+    'functions/strafter01a': 'Virtuoso fails the query on a type error in an expression instead of leaving the value '
+                             'unbound',
+    'functions/strafter02': "Virtuoso's STRBEFORE/STRAFTER handle language tags otherwise than SPARQL 1.1 says",
+    'functions/strbefore01a': 'Virtuoso fails the query on a type error in an expression instead of leaving the value'
+                              ' unbound',
+    'functions/strbefore02': "Virtuoso's STRBEFORE/STRAFTER handle language tags otherwise than SPARQL 1.1 says",
+    'functions/strdt01': "Virtuoso's STRDT keeps other datatypes or lexical forms",
+    'functions/strdt03-rdf11': "Virtuoso's STRDT keeps other datatypes or lexical forms",
+    'functions/strlang01': "Virtuoso's string functions drop or keep language tags otherwise than SPARQL 1.1 says",
+    'functions/strlang03-rdf11': "Virtuoso's string functions drop or keep language tags otherwise than SPARQL 1.1 "
+                                 'says',
+    'functions/timezone': 'Virtuoso fails: Virtuoso 22007 Error Function rdf_timezone_impl needs a datetime with some'
+                          ' timezone set as its argument  SPAR',
+    'functions/uuid02': "Virtuoso's UUID() gives one value per query, not per solution",
+    'json-res/jsonres01': 'Virtuoso names blank nodes nodeID://..., which are no valid blank node labels in SPARQL '
+                          'JSON results: our reader refuses them (502)',
+    'json-res/jsonres02': 'Virtuoso names blank nodes nodeID://..., which are no valid blank node labels in SPARQL '
+                          'JSON results: our reader refuses them (502)',
+    'negation/full-minuend': "Virtuoso's MINUS keeps or drops other solutions than SPARQL 1.1's MINUS",
+    'negation/graph-minus': "Virtuoso's MINUS keeps or drops other solutions than SPARQL 1.1's MINUS",
+    'negation/partial-minuend': "Virtuoso's MINUS keeps or drops other solutions than SPARQL 1.1's MINUS",
+    'project-expression/projexp01': 'Virtuoso projects an expression over unbound values otherwise',
+    'project-expression/projexp02': "Virtuoso's AVG/SUM of decimals and integers gives other datatypes or values",
+    'property-path/nps_a_inverse': "a SPARQL 1.1 syntax Virtuoso 7.2's parser refuses",
+    'property-path/nps_inverse': "a SPARQL 1.1 syntax Virtuoso 7.2's parser refuses",
+    'property-path/pp12': 'Virtuoso evaluates this property path otherwise (zero-length paths, cycles, duplicates)',
+    'property-path/pp14': 'Virtuoso needs a bound start or end for a * or + property path',
+    'property-path/pp16': 'Virtuoso needs a bound start or end for a * or + property path',
+    'property-path/pp28a': 'Virtuoso evaluates this property path otherwise (zero-length paths, cycles, duplicates)',
+    'property-path/pp34': "a SPARQL 1.1 construct Virtuoso 7.2's compiler refuses",
+    'property-path/pp35': 'Virtuoso needs a bound start or end for a * or + property path',
+    'property-path/pp36': 'Virtuoso evaluates this property path otherwise (zero-length paths, cycles, duplicates)',
+    'property-path/pp37': 'Virtuoso evaluates this property path otherwise (zero-length paths, cycles, duplicates)',
+    'property-path/values_and_path': 'Virtuoso needs a bound start or end for a * or + property path',
+    'subquery/subquery03': "Virtuoso's subquery inside GRAPH ?g sees the graphs named-graph-exclude hides (its system"
+                           ' graphs)',
+}
+
+
+def _w3c_cases() -> list:  # noqa: ANN401 - pytest ParameterSets
+    if w3c is None:
+        return []
+    return [pytest.param(case, id=case.id, marks=[pytest.mark.xfail(reason=VIRTUOSO_FAILURES[case.id], strict=True)]
+                         if case.id in VIRTUOSO_FAILURES else [])
+            for case in w3c.CASES if case.kind == "eval"]
+
+
+@pytest.fixture(scope="module")
+def w3c_virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Virtuoso]:
+    """An instance for the W3C tests alone: each test replaces the dataset it holds."""
+    _require(servers.binary(), "virtuoso-t (apt-get install virtuoso-opensource)")
+    with servers.running_virtuoso(tmp_path_factory.mktemp("w3c"), max_seconds=20) as server:
+        yield server
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize("case", _w3c_cases())
+def test_w3c_query_evaluation_through_virtuoso(case, w3c_virtuoso: servers.Virtuoso,  # noqa: ANN001
+                                               own_pool: WorkerPool) -> None:
+    from kg_service.backends import Remote
+    from kg_service.push import push
+    from kg_service.remote import connect
+
+    text = f"BASE <{case.query.as_uri()}>\n" + case.query.read_text(encoding="utf-8")
+    kg = w3c.make_kg(case.data, case.graph_data)
+    kg.backend = Remote(remote=push(connect(w3c_virtuoso.store_url), kg.store).remote)
+    app = app_for(w3c.CONFORMANCE_SETTINGS, kg, own_pool)
+    w3c.check_query(case, app.test_client(), text)
+
+
+# --- the profile's pure parts, and what a plain URL finds ---------------------------------------------------------
+
+def test_a_plain_url_finds_virtuoso_by_its_server_header(virtuoso: servers.Virtuoso) -> None:
+    from kg_service.remote import connect
+
+    remote = connect(virtuoso.base + "/sparql")  # no engine named, no credentials
+    assert remote.engine is VIRTUOSO and remote.store_url == virtuoso.base + "/sparql-graph-crud"
+
+
+def test_an_unknown_engine_in_the_url_is_a_clear_error() -> None:
+    from kg_service.errors import RemoteUnavailable
+    from kg_service.remote import connect
+
+    with pytest.raises(RemoteUnavailable, match="unknown engine 'stardog'"):
+        connect("stardog+http://127.0.0.1:1/")
+
+
+def test_an_unreadable_push_state_means_a_full_push(tmp_path: Path) -> None:
+    from kg_service.push import read_state
+    from kg_service.remote import RemoteStore
+
+    state = tmp_path / "remote-x.json"
+    remote = RemoteStore("http://127.0.0.1:1/sparql", "http://127.0.0.1:1/store")
+    for text in ("", "{", '{"layout": 1, "store": "http://127.0.0.1:1/store", "graphs": [1]}',
+                 '{"layout": 1, "store": "http://elsewhere/store", "graphs": {"g": "h"}}'):
+        state.write_text(text)
+        assert read_state(state, remote) == {}
+    state.write_text('{"layout": 1, "store": "http://127.0.0.1:1/store", "graphs": {"g": "h"}}')
+    assert read_state(state, remote) == {"g": "h"}
+
+
+@settings_h(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("GRAPH<>{}?*: \n\"#abgSELECTDISNV")), max_size=80))
+def test_graph_rewriting_never_fails_and_leaves_no_graph_constant(text: str) -> None:
+    from kg_service.engines import graph_constants_bound, graph_references, names_dataset
+
+    names_dataset(text)
+    graph_references(text)
+    rewritten = graph_constants_bound(text)
+    if rewritten is not None:
+        named, _ = graph_references(rewritten)
+        assert named == set()
+
+
+@given(st.text(max_size=60))
+def test_store_urls_are_taken_apart_or_refused_with_a_value_error(url: str) -> None:
+    from kg_service.engines import parse_store_url
+
+    try:
+        parsed = parse_store_url(url)
+    except ValueError as exc:
+        assert "engine" in str(exc) or "port" in str(exc) or "IPv6" in str(exc) or "netloc" in str(exc), exc
+        return
+    assert "@" not in urllib.parse.urlsplit(parsed.base).netloc  # credentials never stay in the URL

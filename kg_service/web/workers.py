@@ -37,7 +37,7 @@ from ..errors import (
     WorkerLost,
 )
 from ..formats import Format, find_format, written
-from ..remote import N_TRIPLES, RESULTS_JSON, RemoteStore, inline_bindings, send_query
+from ..remote import N_TRIPLES, RESULTS_JSON, RemoteStore, inline_bindings, send_query, with_base
 from ..settings import Settings
 from ..store import KnowledgeGraph
 from ..update import apply_update
@@ -134,8 +134,7 @@ def run_remote(remote: RemoteStore, job: Job, *, timeout_s: float) -> Answer:
     (Oxigraph's `serve --timeout-s`, Fuseki's own timeout)."""
     started = time.monotonic()
     text = inline_bindings(job.text, dict(job.bindings))
-    if job.base_iri:  # a BASE of the query's own, later in the prologue, still wins
-        text = f"BASE <{job.base_iri}>\n{text}"
+    text = with_base(text, job.base_iri)
     with send_query(remote, text, timeout_s=timeout_s, default_graphs=job.default_graphs,
                     named_graphs=job.named_graphs) as response:
         media_type = response.headers.get_content_type()
