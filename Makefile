@@ -13,8 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# `make serve PORT=8001 HOST=127.0.0.1 KG_WRITE_TOKEN=...`: KG_* settings given here or in the
+# environment reach the server (variables set on make's command line are exported to its commands).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 serve: $(STAMP)
-	$(BIN)/kg-service serve --host 127.0.0.1 --port 8000
+	exec $(BIN)/kg-service serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -44,30 +44,38 @@ class Server:
     load_s: float = 0.0  # from nothing to answering: parse/load the data and start
     start_s: float = 0.0  # from a stored database to answering (the load itself when nothing is stored)
     peak_rss: int = 0
+    peak_pss: int = 0  # proportional: a page shared copy-on-write by n processes counts 1/n in each
     _stop: threading.Event = field(default_factory=threading.Event)
     _sampler: threading.Thread | None = None
 
-    def rss(self) -> int:
-        """Resident memory of the process and all its descendants, in bytes."""
+    def rss(self) -> tuple[int, int]:
+        """Resident memory of the process and all its descendants, in bytes: summed RSS (a page shared by
+        forked processes counts in each) and summed PSS (it counts once in all)."""
         try:
             root = psutil.Process(self.process.pid)
             procs = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
-            return 0
-        total = 0
+            return 0, 0
+        rss = pss = 0
         for proc in procs:
             try:
-                total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
-        return total
+                full = proc.memory_full_info()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            rss += full.rss
+            pss += getattr(full, "pss", full.rss)
+        return rss, pss
 
     def sample(self) -> None:
         """Sample memory every 100 ms in a thread until `stop()`."""
+        def take() -> None:
+            rss, pss = self.rss()
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+
         def loop() -> None:
             while not self._stop.wait(0.1):
-                self.peak_rss = max(self.peak_rss, self.rss())
-        self.peak_rss = max(self.peak_rss, self.rss())
+                take()
+        take()
         self._sampler = threading.Thread(target=loop, daemon=True, name=f"rss-{self.name}")
         self._sampler.start()
 
@@ -135,7 +143,8 @@ def _spawn(name: str, argv: list[str], workdir: Path, env: dict[str, str] | None
     return process, log
 
 
-def start_kg_service(data: Path, workdir: Path, *, store: Path | None = None, workers: int = 2) -> Server:
+def start_kg_service(data: Path, workdir: Path, *, store: Path | None = None, workers: int = 2,
+                     env: dict[str, str] | None = None) -> Server:
     """`kg-service serve --data FILE --union-default-graph`, in memory or on a persistent `store`.
 
     With a store, the first start builds it (timed as the load) and a second start reopens it (timed
@@ -144,7 +153,8 @@ def start_kg_service(data: Path, workdir: Path, *, store: Path | None = None, wo
     argv = [str(BIN / "kg-service"), "serve", "--host", "127.0.0.1", "--data", str(data), "--union-default-graph"]
     if store is not None:
         argv += ["--store", str(store)]
-    env = {"KG_QUERY_WORKERS": str(workers), "KG_QUERY_TIMEOUT_S": "120", "KG_MAX_ROWS": "1000000"}
+    env = {"KG_QUERY_WORKERS": str(workers), "KG_QUERY_TIMEOUT_S": "120", "KG_MAX_ROWS": "1000000",
+           "KG_MAX_RESULT_BYTES": str(1 << 30), **(env or {})}
     load_s = None
     if store is not None:
         shutil.rmtree(store, ignore_errors=True)
@@ -191,6 +201,29 @@ def start_oxigraph(data: Path, workdir: Path) -> Server:
         server.stop()
         raise
     server.load_s = loaded + server.start_s
+    return server
+
+
+def start_oxigraph_memory(data: Path, workdir: Path) -> Server:
+    """`oxigraph serve` with its in-memory store, the data POSTed to its Graph Store endpoint; the load time
+    is from start to the end of that POST (the store answers once it is in)."""
+    binary = str(BIN / "oxigraph") if (BIN / "oxigraph").exists() else shutil.which("oxigraph") or "oxigraph"
+    port = free_port()
+    began = time.monotonic()
+    process, log = _spawn("oxigraph", [binary, "serve", "--bind", f"127.0.0.1:{port}"], workdir)
+    server = Server("oxigraph", f"http://127.0.0.1:{port}/query", process, log)
+    server.sample()
+    try:
+        wait_ready("oxigraph", server.query_url, process, log, began)
+        with data.open("rb") as body:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/store", data=body, method="POST",
+                                             headers={"Content-Type": "application/n-quads",
+                                                      "Content-Length": str(data.stat().st_size)})
+            urllib.request.urlopen(request, timeout=READY_TIMEOUT_S).close()
+    except BaseException:
+        server.stop()
+        raise
+    server.load_s = server.start_s = time.monotonic() - began
     return server
 
 

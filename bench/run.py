@@ -35,7 +35,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from corpus import write_corpus  # noqa: E402
 from measure import Client, differences, latency_rounds, normalise, throughput  # noqa: E402
-from peers import BIN, Server, start_kg_service, start_oxigraph, start_rdflib_endpoint  # noqa: E402
+from peers import (  # noqa: E402
+    BIN,
+    Server,
+    start_kg_service,
+    start_oxigraph,
+    start_oxigraph_memory,
+    start_rdflib_endpoint,
+)
 
 from kg_service.queries import load_queries  # noqa: E402
 from kg_service.remote import inline_bindings  # noqa: E402
@@ -98,10 +105,11 @@ def check_results(servers: dict[str, Server], starters: dict, queries: dict[str,
             except TimeoutError:
                 results[name] = (0, b"")
                 too_slow[name].add(query_name)
-                peak = servers[name].peak_rss
+                peak, pss = servers[name].peak_rss, servers[name].peak_pss
                 servers[name].stop()
                 servers[name] = starters[name]()
                 servers[name].peak_rss = max(peak, servers[name].peak_rss)
+                servers[name].peak_pss = max(pss, servers[name].peak_pss)
             finally:
                 client.close()
         status, body = results["kg-service"]
@@ -137,7 +145,8 @@ def report(result: dict) -> str:
     names = [n for n in ("kg-service", *PEERS) if n in result["servers"]]
     peers = [n for n in names if n != "kg-service"]
     lines = [f"kg-service benchmark: size {result['size']} ({result['quads']:,} quads), {result['machine']}, "
-             f"kg-service store: {result['kg_store']}, "
+             f"kg-service store: {result['kg_store']}, oxigraph store: "
+             f"{'memory' if result.get('oxigraph_memory') else 'RocksDB'}, "
              + ("identical query texts (kg-service's result cache answers)" if result["cached"] else
                 "every query text made unique (no result cache helps)"), ""]
     head = f"{'query (p50 ms)':<30}" + "".join(f"{n[:10]:>11}" for n in names) + "".join(
@@ -160,7 +169,8 @@ def report(result: dict) -> str:
     lines.append(f"{'throughput req/s (8 clients)':<30}" + "".join(f"{fmt(tput[n], '', 1):>11}" for n in names)
                  + "".join(f"{fmt(ratio(tput['kg-service'], tput[p]), 'x'):>11}" for p in peers))
     for label, key, scale in (("load s (data -> answering)", "load_s", 1), ("start s (stored -> answering)",
-                              "start_s", 1), ("peak RSS MB", "peak_rss", MB)):
+                              "start_s", 1), ("peak RSS MB (summed)", "peak_rss", MB),
+                              ("peak PSS MB (shared once)", "peak_pss", MB)):
         values = {n: result["servers"][n][key] / scale for n in names}
         lines.append(f"{label:<30}" + "".join(f"{fmt(values[n], '', 1):>11}" for n in names)
                      + "".join(f"{fmt(ratio(values['kg-service'], values[p]), 'x'):>11}" for p in peers))
@@ -200,7 +210,19 @@ def targets(result: dict) -> list[tuple[str, bool | None]]:
                     else None))
         out.append(("throughput >= 10 x rdflib-endpoint", kg >= 10 * tput["rdflib-endpoint"]
                     if kg and "rdflib-endpoint" in tput else None))
-    else:
+    if "oxigraph" in result["servers"]:
+        ours, theirs = result["servers"]["kg-service"], result["servers"]["oxigraph"]
+        out.append((f"peak memory <= 2 x oxigraph (PSS {ratio(ours['peak_pss'], theirs['peak_pss']) or 0:.2f} x, "
+                    f"summed RSS {ratio(ours['peak_rss'], theirs['peak_rss']) or 0:.2f} x)",
+                    ours["peak_pss"] <= 2 * theirs["peak_pss"]))
+        if result["kg_store"] == "memory":
+            out.append((f"load <= 3 x oxigraph ({ratio(ours['load_s'], theirs['load_s']) or 0:.2f} x)",
+                        ours["load_s"] <= 3 * theirs["load_s"]))
+    if kg and "oxigraph" in tput:
+        texts = "repeated texts" if result.get("cached") else "unique texts"
+        out.append((f"throughput >= 0.8 x oxigraph ({kg / tput['oxigraph']:.2f} x, {texts})",
+                    kg >= 0.8 * tput["oxigraph"]))
+    if result["size"] != "seeds":
         lat = result["latency"]
         if "oxigraph" in lat:
             slow = [q for q in result["queries"] if lat["kg-service"][q]["p50"] is not None
@@ -227,6 +249,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of throughput per server")
     parser.add_argument("--rounds", type=int, default=15, help="latency rounds (each runs every query once)")
     parser.add_argument("--quick", action="store_true", help="3 rounds, 3 s of throughput: a smoke run")
+    parser.add_argument("--oxigraph-memory", action="store_true",
+                        help="run Oxigraph's server on its in-memory store (the data POSTed to it), not on RocksDB")
     parser.add_argument("--peers", default=None,
                         help="comma-separated peers (default: both; rdflib-endpoint only up to 1000 articles)")
     parser.add_argument("--kg-store", choices=("memory", "persistent"), default=None,
@@ -250,14 +274,15 @@ def main() -> None:
     queries = named_query_texts()
     servers: dict[str, Server] = {}
     result: dict = {"size": args.size, "quads": quads, "kg_store": kg_store, "queries": list(queries),
-                    "cached": args.cached,
+                    "cached": args.cached, "oxigraph_memory": args.oxigraph_memory,
                     "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                     "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "settings": {"rounds": args.rounds, "duration_s": args.duration, "clients": 8}}
     try:
         starters = {"kg-service": lambda: start_kg_service(data, work, store=work / "kg-store"
                                                            if kg_store == "persistent" else None),
-                    "oxigraph": lambda: start_oxigraph(union_data, work),
+                    "oxigraph": (lambda: start_oxigraph_memory(union_data, work)) if args.oxigraph_memory
+                    else (lambda: start_oxigraph(union_data, work)),
                     "rdflib-endpoint": lambda: start_rdflib_endpoint(data, work)}
         for name in ("kg-service", *peers):
             print(f"starting {name} ...", flush=True)
@@ -285,7 +310,8 @@ def main() -> None:
     finally:
         for server in servers.values():
             server.stop()
-    result["servers"] = {n: {"load_s": s.load_s, "start_s": s.start_s, "peak_rss": s.peak_rss}
+    result["servers"] = {n: {"load_s": s.load_s, "start_s": s.start_s, "peak_rss": s.peak_rss,
+                             "peak_pss": s.peak_pss}
                          for n, s in servers.items()}
     result["build_s"] = None if args.no_build_timing else time_build()
     result["targets"] = targets(result)

@@ -2,7 +2,9 @@
 
 The dataset has one named graph per article (what that article says), a metadata graph (the
 articles themselves), the entity graph (the register), the corrections graph (what published
-sources say where an article is wrong) and the ontology graph. Event keys are collected from all
+sources say where an article is wrong), the ontology graph and the resolved layer (resolve.py: the
+best-known value of every field, which with the register, metadata, corrections and ontology forms
+the default graph the store serves). Event keys are collected from all
 mappings first, so an article may refer to an event another article defines.
 """
 
@@ -14,12 +16,22 @@ from pathlib import Path
 
 from rdflib import RDF, RDFS, Dataset, Graph, URIRef
 
-from .compiler import Catalogue, CompiledArticle, compile_article, event_iri
+from .compiler import Catalogue, CompiledArticle, added_events, compile_article, event_iri
 from .mapping import Mapping, load_mapping, read_text_file
 from .register import Register, declared_in, load_register, register_graph, with_declared
 from .report import Finding
+from .resolve import resolve
 from .settings import Settings
-from .vocab import CORRECTION_GRAPH, DKG, ENTITY_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, ORG, article_graph
+from .vocab import (
+    CORRECTION_GRAPH,
+    DKG,
+    ENTITY_GRAPH,
+    META_GRAPH,
+    ONTOLOGY_GRAPH,
+    ORG,
+    RESOLVED_GRAPH,
+    article_graph,
+)
 
 
 @dataclass
@@ -58,6 +70,8 @@ def catalogue_for(register: Register, mappings: list[Mapping], known: Dataset | 
     for mapping in mappings:
         for entry in mapping.events:
             events[entry.values["id"]] = event_iri(entry.values["id"])
+        for key in added_events(mapping):
+            events[key] = event_iri(key)
     return Catalogue(with_declared(register, declared_in(mappings)), events)
 
 
@@ -82,6 +96,7 @@ def build_dataset(settings: Settings) -> Build:
     for mapping in build.mappings:
         add_article(build, mapping, read_text_file(mapping.text_path), catalogue)
     build.findings.extend(cross_article_findings(build.mappings))
+    build.dataset.graph(RESOLVED_GRAPH).__iadd__(resolve(build.articles))
     return build
 
 

@@ -12,48 +12,37 @@ from __future__ import annotations
 import difflib
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, SKOS
 
 from .dates import date_literal
-from .mapping import (
+from .fields import (
+    ADDED_EVENT,
+    ARTICLE_FIELDS,
+    BOOL,
+    CHOICE_VALUES,
     COUNT,
     DATE,
     DECIMAL,
     DURATION,
     KEY,
     KEYS,
+    PREDICATES,
     STATEMENT_FIELDS,
     TEXT,
     TEXTS,
-    Entry,
-    Mapping,
-    Quote,
+    FieldSpec,
+    correctable,
     event_fields,
-    is_date_text,
 )
+from .mapping import Entry, Mapping, Quote, is_date_text
 from .quotes import CONTEXT, Located, count, locate, not_found_hint
 from .register import Register
 from .report import Finding
-from .vocab import CLAIM_RELATIONS, DKG, EVENT_CLASSES, LEVELS, MODES, OA, STATUSES, article_graph, article_iri, mint
+from .vocab import CLAIM_RELATIONS, DKG, EVENT_CLASSES, OA, article_graph, article_iri, mint
 
-# mapping field -> predicate; the field's type (mapping.py) decides how its value becomes RDF.
-PREDICATES: dict[str, URIRef] = {
-    "label": RDFS.label, "status": DKG.status, "date": DKG.date, "end_date": DKG.endDate,
-    "earliest_date": DKG.earliestDate, "latest_date": DKG.latestDate, "date_phrase": DKG.datePhrase,
-    "place": DKG.place, "participants": DKG.participant, "parties": DKG.party, "topics": DKG.topic,
-    "outcome": DKG.outcome, "note": SKOS.editorialNote, "level": DKG.level, "mode": DKG.mode,
-    "sidelines_of": DKG.sidelinesOf, "duration": DKG.duration, "court": DKG.court, "plaintiffs": DKG.plaintiff,
-    "plaintiff_description": DKG.plaintiffDescription, "plaintiff_count": DKG.plaintiffCount,
-    "defendants": DKG.defendant, "ruled_that": DKG.ruledThat, "award_per_plaintiff": DKG.awardPerPlaintiff,
-    "award_currency": DKG.awardCurrency, "imposed_by": DKG.imposedBy, "targets": DKG.targets,
-    "products": DKG.product, "announced_date": DKG.announcedDate, "effective_date": DKG.effectiveDate,
-    "terms": DKG.term, "speaker": DKG.speaker, "occasion": DKG.occasion, "about": DKG.about,
-    "content": DKG.content, "claim": DKG.claimPredicate, "publisher": DKG.publisher,
-    "published": DKG.publicationDate, "evidence": DKG.evidence,
-}
-_CHOICES = {"status": STATUSES, "level": LEVELS, "mode": MODES}
 _PLAIN = {"award_currency"}
 
 
@@ -96,6 +85,7 @@ class CompiledArticle:
     corrections: Graph
     findings: list[Finding]
     lines: dict[URIRef, tuple[int, dict[str, int]]]  # node -> (line, field -> line), to map SHACL back
+    added: Graph = field(default_factory=Graph)  # events the corrections add: the corrections' claims
 
     def line_for(self, focus: str, path: str | None) -> int | None:
         """The mapping line of a node, or of its field whose predicate is `path`."""
@@ -107,6 +97,12 @@ class CompiledArticle:
             if path and str(predicate) == path and name in fields:
                 return fields[name]
         return line
+
+
+def added_events(mapping: Mapping) -> dict[str, Entry]:
+    """The events a mapping's corrections add (`field: event`), by key."""
+    return {e.values["subject"]: e.values["correct"] for e in mapping.corrections
+            if e.values.get("field") == ADDED_EVENT and isinstance(e.values.get("correct"), Entry)}
 
 
 def event_iri(key: str) -> URIRef:
@@ -130,6 +126,10 @@ def compile_article(mapping: Mapping, text: str, catalogue: Catalogue) -> Compil
         compiler.statement(entry)
     for entry in mapping.corrections:
         compiler.correction(entry)
+    for key, entry in added_events(mapping).items():
+        iri = event_iri(key)
+        out.added.add((iri, RDF.type, EVENT_CLASSES[entry.values["class"]]))
+        compiler.fields(iri, entry, f"corrections.{key}.correct", out.added)
     return out
 
 
@@ -140,6 +140,7 @@ class _Compiler:
         self.article_iri = article_iri(out.article_id)
         self.local = {e.values["id"]: statement_iri(out.article_id, e.values["id"]) for e in mapping.statements}
         self.local |= {e.values["id"]: event_iri(e.values["id"]) for e in mapping.events}
+        self.local |= {key: event_iri(key) for key in added_events(mapping)}
 
     def finding(self, severity: str, line: int, message: str, focus: URIRef | None = None,
                 path: URIRef | None = None) -> None:
@@ -176,6 +177,11 @@ class _Compiler:
             meta.add((art, DKG.publisher, pub))
         if "published" in values:
             meta.add((art, DKG.publicationDate, date_literal(values["published"])))
+        for name in ("dateline_place", "source_agency"):  # register keys the article names
+            spec = ARTICLE_FIELDS[name]
+            if name in values and spec.predicate is not None and (target := self.ref(
+                    values[name], self.mapping.article.line_of(name), f"article.{name}", art)):
+                meta.add((art, spec.predicate, target))
         for name, prop in (("dateline", DKG.dateline), ("date_note", DKG.dateNote)):
             if name in values:
                 meta.add((art, prop, Literal(values[name], lang="en")))
@@ -223,37 +229,46 @@ class _Compiler:
                     self.out.graph.add((iri, prop, target))
             self.out.graph.add((iri, DKG.claimPredicate, CLAIM_RELATIONS[claim.relation]))
 
-    def fields(self, iri: URIRef, entry: Entry, where: str) -> None:
+    def fields(self, iri: URIRef, entry: Entry, where: str, graph: Graph | None = None) -> None:
         specs = STATEMENT_FIELDS if entry.kind == "statement" else event_fields(entry.values["class"])
-        self.out.lines[iri] = (entry.line, entry.lines)
-        graph = self.out.graph
+        self.out.lines.setdefault(iri, (entry.line, entry.lines))
+        graph = self.out.graph if graph is None else graph
         for name, value in entry.values.items():
-            spec, prop, line = specs[name], PREDICATES.get(name), entry.line_of(name)
-            if prop is None or name in ("evidence", "claim"):
+            spec, line = specs[name], entry.line_of(name)
+            if spec.predicate is None or name in ("evidence", "claim"):
                 continue
-            if name in _CHOICES:
-                graph.add((iri, prop, _CHOICES[name][value]))
-            elif spec.type in (KEY, KEYS):
-                for key in (value,) if spec.type == KEY else value:
-                    if (target := self.ref(key, line, f"{where}.{name}", iri)) is not None:
-                        graph.add((iri, prop, target))
-            elif spec.type == DATE:
-                graph.add((iri, prop, date_literal(value)))
-            elif spec.type in (TEXT, TEXTS):
-                for text in (value,) if spec.type == TEXT else value:
-                    graph.add((iri, prop, Literal(text) if name in _PLAIN else Literal(text, lang="en")))
-            elif spec.type == DURATION:
-                graph.add((iri, prop, Literal(value, datatype=XSD.duration)))
-            elif spec.type == COUNT:
-                graph.add((iri, prop, Literal(value, datatype=XSD.nonNegativeInteger)))
-            elif spec.type == DECIMAL:
-                graph.add((iri, prop, Literal(str(value), datatype=XSD.decimal)))
+            for term in self.terms(name, spec, value, line, f"{where}.{name}", iri):
+                graph.add((iri, spec.predicate, term))
         if "date_phrase" in entry.values and entry.values["date_phrase"] not in self.text:
             self.finding("Violation", entry.line_of("date_phrase"),
                          f"{where}.date_phrase: {entry.values['date_phrase']!r} does not occur in the text",
                          iri, DKG.datePhrase)
         for quote in entry.values.get("evidence", ()):
             self.evidence(iri, quote, where, set(specs))
+
+    def terms(self, name: str, spec: FieldSpec, value: Any, line: int, where: str,
+              focus: URIRef) -> list[URIRef | Literal]:
+        """The RDF terms of one checked field value, as its type in the registry says; an unknown key
+        becomes a finding and no term."""
+        if name in CHOICE_VALUES:
+            return [CHOICE_VALUES[name][value]]
+        if spec.type in (KEY, KEYS):
+            found = (self.ref(key, line, where, focus) for key in ((value,) if spec.type == KEY else value))
+            return [iri for iri in found if iri is not None]
+        if spec.type == DATE:
+            return [date_literal(value)]
+        if spec.type in (TEXT, TEXTS):
+            return [Literal(text) if name in _PLAIN else Literal(text, lang="en")
+                    for text in ((value,) if spec.type == TEXT else value)]
+        if spec.type == DURATION:
+            return [Literal(value, datatype=XSD.duration)]
+        if spec.type == COUNT:
+            return [Literal(value, datatype=XSD.nonNegativeInteger)]
+        if spec.type == DECIMAL:
+            return [Literal(str(value), datatype=XSD.decimal)]
+        if spec.type == BOOL:
+            return [Literal(bool(value))]
+        return []
 
     def evidence(self, fact: URIRef, quote: Quote, where: str, fields: set[str]) -> None:
         found = locate(self.text, quote.text, quote.occurrence)
@@ -312,8 +327,10 @@ class _Compiler:
         return None
 
     def correction(self, entry: Entry) -> None:
+        """The correction as data in graph:corrections: what it corrects, the typed correct value (an
+        entity, a date, a status...) and its published source. The resolver (resolve.py) applies it."""
         values = entry.values
-        iri = mint("correction", self.out.article_id, values["subject"], _slug(values["field"]))
+        iri = correction_iri(self.out.article_id, values["subject"], values["field"])
         self.out.lines[iri] = (entry.line, entry.lines)
         graph = self.out.corrections
         graph.add((iri, RDF.type, DKG.Correction))
@@ -321,16 +338,33 @@ class _Compiler:
         subject = self.ref(values["subject"], entry.line_of("subject"), "corrections.subject", iri)
         if subject is not None:
             graph.add((iri, DKG.correctionSubject, subject))
-        if values["field"] in PREDICATES:
-            graph.add((iri, DKG.correctedProperty, PREDICATES[values["field"]]))
-        for name, prop in (("stated", DKG.statedValue), ("correct", DKG.correctValue)):
-            if name in values:
-                graph.add((iri, prop, _value_literal(values[name])))
+        spec = correctable(values["field"])
+        if values["field"] == ADDED_EVENT:
+            graph.add((iri, DKG.correctedProperty, RDF.type))
+            graph.add((iri, DKG.correctValue, EVENT_CLASSES[values["correct"].values["class"]]))
+        elif spec is not None and spec.predicate is not None:
+            graph.add((iri, DKG.correctedProperty, spec.predicate))
+            for term in self.terms(values["field"], spec, values["correct"], entry.line_of("correct"),
+                                   f"corrections.{values['subject']}.correct", iri):
+                graph.add((iri, DKG.correctValue, term))
+        else:
+            graph.add((iri, DKG.correctValue, _value_literal(str(values["correct"]))))
+        if "stated" in values:
+            graph.add((iri, DKG.statedValue, _value_literal(values["stated"])))
         graph.add((iri, DCTERMS.source, URIRef(values["source"])))
         label = f"Correction of {values['field']} of {values['subject']} in article {self.out.article_id}"
         graph.add((iri, RDFS.label, Literal(label, lang="en")))
         if "note" in values:
             graph.add((iri, RDFS.comment, Literal(values["note"], lang="en")))
+
+
+def correction_iri(article_id: str, subject: str, field_name: str) -> URIRef:
+    """The IRI of a correction: one per article, subject and field.
+
+    >>> str(correction_iri("004_fe33916f0645b2f3", "abe-park-summit", "end_date")).rsplit("/", 3)[1:]
+    ['004_fe33916f0645b2f3', 'abe-park-summit', 'end-date']
+    """
+    return mint("correction", article_id, subject, _slug(field_name))
 
 
 def _slug(text: str) -> str:

@@ -146,6 +146,28 @@ class TooManyRows(KgError):
     kind = "too-many-rows"
 
 
+class QueryMemory(KgError):
+    """The query needed more memory than one query may use (`Settings.query_memory_mb`); its worker was stopped."""
+
+    http_status = 503
+    kind = "query-memory"
+
+
+class WorkerLost(KgError):
+    """The process running a query or update ended under it: the engine crashed or ran out of the memory a
+    query may use. Only that process is lost; the service goes on answering."""
+
+    http_status = 503
+    kind = "worker-lost"
+
+
+class ResultTooLarge(KgError):
+    """The serialised result is larger than `Settings.max_result_bytes` (the row cap bounds rows, not bytes)."""
+
+    http_status = 413
+    kind = "result-too-large"
+
+
 class ClientGone(KgError):
     """The client closed the connection; its query was stopped (nginx's 499)."""
 

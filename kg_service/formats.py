@@ -27,6 +27,7 @@ class Format:
     aliases: tuple[str, ...] = ()
     label: str = ""
     w3c: str = ""  # the format's name in https://www.w3.org/ns/formats/ (for the service description)
+    suffixes: tuple[str, ...] = ()  # further file suffixes read as this format (besides .extension)
 
     @property
     def iri(self) -> str:
@@ -50,12 +51,12 @@ FORMATS: tuple[Format, ...] = (
     Format("nq", "application/n-quads", "nq", DATASET, "nquads", ox.RdfFormat.N_QUADS, ("nquads",), "N-Quads",
            "N-Quads"),
     Format("jsonld", "application/ld+json", "jsonld", DATASET, "json-ld", ox.RdfFormat.JSON_LD, ("json-ld",),
-           "JSON-LD", "JSON-LD"),
+           "JSON-LD", "JSON-LD", (".json",)),
     Format("ttl", "text/turtle", "ttl", GRAPH, "turtle", ox.RdfFormat.TURTLE, ("turtle",), "Turtle", "Turtle"),
     Format("nt", "application/n-triples", "nt", GRAPH, "nt", ox.RdfFormat.N_TRIPLES, ("ntriples", "n-triples"),
            "N-Triples", "N-Triples"),
     Format("rdfxml", "application/rdf+xml", "rdf", GRAPH, "xml", ox.RdfFormat.RDF_XML, ("xml-rdf", "rdf"), "RDF/XML",
-           "RDF_XML"),
+           "RDF_XML", (".owl", ".xml")),
     Format("json", "application/sparql-results+json", "srj", RESULTS, None, ox.QueryResultsFormat.JSON,
            ("srj",), "SPARQL JSON", "SPARQL_Results_JSON"),
     Format("xml", "application/sparql-results+xml", "srx", RESULTS, None, ox.QueryResultsFormat.XML,
@@ -81,6 +82,30 @@ def find_format(name: str) -> Format | None:
         if key in (fmt.name, fmt.media_type, fmt.extension, *fmt.aliases):
             return fmt
     return None
+
+
+def format_for_file(name: str) -> Format | None:
+    """The RDF format of a file, by its suffix (the one table's extensions and suffixes); None if unknown.
+
+    >>> format_for_file("ontology/dkg.TTL").name, format_for_file("x.owl").name, format_for_file("x.json").name
+    ('ttl', 'rdfxml', 'jsonld')
+    >>> format_for_file("x.csv") is None
+    True
+    """
+    suffix = name[name.rfind("."):].lower() if "." in name else ""
+    for fmt in FORMATS:
+        if fmt.kind != RESULTS and suffix in ("." + fmt.extension, *fmt.suffixes):
+            return fmt
+    return None
+
+
+def rdf_suffixes() -> list[str]:
+    """Every file suffix read as RDF.
+
+    >>> rdf_suffixes()[:3]
+    ['.trig', '.nq', '.jsonld']
+    """
+    return [s for f in FORMATS if f.kind != RESULTS for s in ("." + f.extension, *f.suffixes)]
 
 
 def written(data: bytes | None) -> bytes:

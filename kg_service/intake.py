@@ -17,12 +17,9 @@ import pyoxigraph as ox
 from rdflib import Dataset
 
 from .errors import InputError, Location, UnsupportedType
-from .formats import DATASET, FORMATS, GRAPH, Format, find_format
+from .formats import DATASET, FORMATS, GRAPH, Format, find_format, format_for_file
 
 MAPPING_SUFFIXES = (".yaml", ".yml")
-# file suffix -> format name in formats.FORMATS, for `validate FILE`
-RDF_SUFFIXES = {".ttl": "ttl", ".trig": "trig", ".nq": "nq", ".nt": "nt", ".jsonld": "jsonld", ".json": "jsonld",
-                ".rdf": "rdfxml", ".owl": "rdfxml", ".xml": "rdfxml"}
 _DOCTYPE = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -51,8 +48,7 @@ def rdf_format(name: str) -> Format:
     >>> rdf_format("graph.trig").name, rdf_format("application/ld+json").name
     ('trig', 'jsonld')
     """
-    suffix = Path(name).suffix.lower()
-    fmt = find_format(RDF_SUFFIXES[suffix]) if suffix in RDF_SUFFIXES else find_format(name)
+    fmt = format_for_file(name) if Path(name).suffix else find_format(name)
     if fmt is None or fmt.kind not in (GRAPH, DATASET):
         accepted = ", ".join(f.media_type for f in FORMATS if f.kind in (GRAPH, DATASET))
         raise UnsupportedType(f"cannot validate {name!r}: send a mapping (.yaml) with its text, or RDF as one of "

@@ -24,72 +24,38 @@ import pyoxigraph as ox
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .errors import Location, MappingError, MappingErrors
-from .vocab import CLAIM_RELATIONS, EVENT_CLASSES, LEVELS, MODES, STATUSES, is_key
+
+# What a field is lives in the field registry (fields.py); re-exported here for the reader's users.
+from .fields import (
+    ADDED_EVENT,
+    ARTICLE_FIELDS,
+    BOOL,
+    CHOICE,
+    CORRECTION_FIELDS,
+    COUNT,
+    DATE,
+    DECIMAL,
+    DISTINCT,
+    DURATION,
+    EVENT_FIELDS,
+    KEY,
+    KEYS,
+    QUOTES,
+    STATEMENT_FIELDS,
+    TEXT,
+    TEXTS,
+    URL,
+    URLS,
+    WIKIDATA,
+    FieldSpec,
+    correctable,
+    event_fields,
+)
+from .vocab import CLAIM_RELATIONS, is_key
 from .yamlread import MAX_EXPANDED_NODES as MAX_EXPANDED_NODES  # re-exported: mappings are read with these
 from .yamlread import parse_yaml as parse_yaml
 from .yamlread import read_text_file as read_text_file
 
-# Field types. Each names how a value is read and checked; the compiler turns each into RDF.
-KEY, KEYS, TEXT, TEXTS, DATE, DURATION, COUNT, DECIMAL, BOOL, QUOTES, CHOICE, URL, URLS, WIKIDATA, DISTINCT = (
-    "key", "keys", "text", "texts", "date", "duration", "count", "decimal", "bool", "quotes", "choice", "url", "urls",
-    "wikidata", "distinct")
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One field of the mapping schema: its type, whether it is required, the allowed choices."""
-
-    type: str
-    required: bool = False
-    choices: tuple[str, ...] = ()
-    help: str = ""
-
-
-COMMON_EVENT_FIELDS = {
-    "id": FieldSpec(KEY, True, help="readable key of the event; the same key in two articles is one event"),
-    "class": FieldSpec(CHOICE, True, tuple(EVENT_CLASSES)),
-    "label": FieldSpec(TEXT, True, help="a short name for the event, in English"),
-    "status": FieldSpec(CHOICE, True, tuple(STATUSES)),
-    "date": FieldSpec(DATE, help="YYYY-MM-DD, YYYY-MM or YYYY: the real precision"),
-    "end_date": FieldSpec(DATE), "earliest_date": FieldSpec(DATE), "latest_date": FieldSpec(DATE),
-    "date_phrase": FieldSpec(TEXT, help="the article's own words for the date; must occur in the text"),
-    "place": FieldSpec(KEY), "participants": FieldSpec(KEYS), "parties": FieldSpec(KEYS),
-    "topics": FieldSpec(KEYS), "outcome": FieldSpec(TEXT), "note": FieldSpec(TEXT),
-    "evidence": FieldSpec(QUOTES, True, help="exact quotes from the article text"),
-    "distinct_from": FieldSpec(DISTINCT, help="known events this one is not, though it looks like them: "
-                                             "[{id: EVENT, reason: TEXT}]"),
-}
-EVENT_FIELDS: dict[str, dict[str, FieldSpec]] = {
-    "Meeting": {"level": FieldSpec(CHOICE, choices=tuple(LEVELS)), "mode": FieldSpec(CHOICE, choices=tuple(MODES)),
-                "sidelines_of": FieldSpec(KEY), "duration": FieldSpec(DURATION)},
-    "Ruling": {"court": FieldSpec(KEY), "plaintiffs": FieldSpec(KEYS), "plaintiff_description": FieldSpec(TEXT),
-               "plaintiff_count": FieldSpec(COUNT), "defendants": FieldSpec(KEYS), "ruled_that": FieldSpec(TEXT),
-               "award_per_plaintiff": FieldSpec(DECIMAL), "award_currency": FieldSpec(TEXT)},
-    "TradeMeasure": {"imposed_by": FieldSpec(KEY), "targets": FieldSpec(KEYS), "products": FieldSpec(TEXTS),
-                     "announced_date": FieldSpec(DATE), "effective_date": FieldSpec(DATE)},
-    "Agreement": {"terms": FieldSpec(TEXTS)},
-    "Visit": {}, "Ceremony": {},
-}
-STATEMENT_FIELDS = {
-    "id": FieldSpec(KEY, True), "speaker": FieldSpec(KEY), "date": FieldSpec(DATE),
-    "date_phrase": FieldSpec(TEXT), "occasion": FieldSpec(KEY), "about": FieldSpec(KEYS),
-    "topics": FieldSpec(KEYS), "content": FieldSpec(TEXT, True, help="what was said, paraphrased"),
-    "claim": FieldSpec("claim", help="a relation the speaker asserts: {subject, relation, object}"),
-    "evidence": FieldSpec(QUOTES, True),
-}
-CORRECTION_FIELDS = {
-    "subject": FieldSpec(KEY, True, help="event, statement or entity key the correction is about"),
-    "field": FieldSpec(TEXT, True, help="mapping field corrected, e.g. date; or 'identity'"),
-    "stated": FieldSpec(TEXT, help="what the article says (omit when it says nothing)"),
-    "correct": FieldSpec(TEXT, True, help="what published sources say"),
-    "source": FieldSpec(URL, True, help="URL of the source"), "note": FieldSpec(TEXT),
-}
-ARTICLE_FIELDS = {
-    "text": FieldSpec(TEXT, True, help="file name of the verbatim text, beside the mapping"),
-    "sha256": FieldSpec(TEXT, True), "title": FieldSpec(TEXT, True), "publisher": FieldSpec(KEY),
-    "published": FieldSpec(DATE), "dateline": FieldSpec(TEXT), "date_note": FieldSpec(TEXT),
-    "language": FieldSpec(TEXT), "machine_translated": FieldSpec(BOOL),
-}
 SECTIONS = {"article", "entities", "mentions", "events", "statements", "corrections"}
 _DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
 _DURATION = re.compile(r"P(?=.)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?")
@@ -268,6 +234,8 @@ class SchemaReader:
             return self.quotes(value, where, line)
         if kind == "claim":
             return self.claim(value, where, line)
+        if kind == "correction":  # typed by the field it corrects: see `correction_value`
+            return value
         if kind == DISTINCT:
             return self.distinct(value, where, line)
         raise AssertionError(f"unknown field type {kind}")  # a bug in the schema table, not user input
@@ -412,11 +380,6 @@ def is_web_iri(text: str) -> bool:
     return True
 
 
-def event_fields(cls: str) -> dict[str, FieldSpec]:
-    """The fields an event of class `cls` may have: the common ones and its class's own."""
-    return {**COMMON_EVENT_FIELDS, **EVENT_FIELDS.get(cls, {})}
-
-
 def _valid_date(text: str) -> bool:
     if len(text) < 10:
         return True
@@ -470,12 +433,52 @@ def load_mapping(path: Path, text: str | None = None) -> Mapping:
                   if (e := reader.entry(node, "statement", f"statements[{i}]", STATEMENT_FIELDS, line))]
     corrections = [e for i, (node, line) in enumerate(_items(reader, doc, "corrections"))
                    if (e := reader.entry(node, "correction", f"corrections[{i}]", CORRECTION_FIELDS, line))]
+    for i, entry in enumerate(corrections):
+        correction_value(reader, entry, f"corrections[{i}]")
     _check_unique_ids(reader, events, "events")
     _check_unique_ids(reader, statements, "statements")
     if reader.errors or article is None:
         raise MappingErrors(reader.errors)
     entities = (doc["entities"], _line(doc, "entities")) if "entities" in doc else None
     return Mapping(path, article, mentions, mention_lines, events, statements, corrections, entities)
+
+
+def correction_value(reader: SchemaReader, entry: Entry, where: str) -> None:
+    """Type a correction's `correct` value by the registry's spec of the field it corrects: a date for
+    `date`, keys for `participants`, a choice for `status`, a whole event (without quotes: a
+    correction has its published source instead) for `field: event`. A field the registry does not
+    know (an entity's label, 'identity') keeps its value as text. Errors go to `reader`."""
+    if "correct" not in entry.values:  # written but empty (`correct:`): the reader kept nothing
+        if "correct" in entry.lines:
+            reader.error(entry.line_of("correct"), f"{where}.correct", "expected a value, got nothing")
+        return
+    if "field" not in entry.values:
+        return
+    raw, name, line = entry.values["correct"], entry.values["field"], entry.line_of("correct")
+    here = f"{where}.correct"
+    if name == ADDED_EVENT:
+        cls = raw.get("class") if isinstance(raw, CommentedMap) else None
+        specs = {k: v for k, v in event_fields(str(cls)).items() if k not in ("evidence", "date_phrase")}
+        specs["id"] = FieldSpec(KEY, False)
+        event = reader.entry(raw, "event", here, specs, line)
+        if event is None or "id" in event.values:
+            if event is not None:
+                reader.error(event.line_of("id"), f"{here}.id", "the added event's key is the correction's subject")
+            del entry.values["correct"]
+            return
+        event.values["id"] = entry.values.get("subject", "")
+        entry.values["correct"] = event
+        return
+    spec = correctable(name) or FieldSpec(TEXT)
+    if spec.many and not isinstance(raw, CommentedSeq):
+        single = reader.value(raw, FieldSpec(KEY if spec.type == KEYS else TEXT), here, line)
+        checked = None if single is None else (single,)
+    else:
+        checked = reader.value(raw, spec, here, line)
+    if checked is None:
+        del entry.values["correct"]
+    else:
+        entry.values["correct"] = checked
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:

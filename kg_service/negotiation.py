@@ -10,7 +10,9 @@ are in table order, which is also the server's preference when the client likes 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from .errors import NotAcceptable
 from .formats import DATASET, FORMATS, GRAPH, RESULTS, Format, find_format  # noqa: F401 - RESULTS: doctests
@@ -20,62 +22,30 @@ from .formats import DATASET, FORMATS, GRAPH, RESULTS, Format, find_format  # no
 _GRAPH_NAMES = {"xml": "rdfxml", "rdf+xml": "rdfxml", "json": "jsonld", "n3": "ttl"}
 
 
-@dataclass(frozen=True)
-class MediaRange:
-    type: str
-    subtype: str
-    q: float
+def parse_accept(header: str | None) -> MIMEAccept:
+    """An Accept header, parsed by werkzeug (the parser Flask's ``request.accept_mimetypes`` uses).
+    An entry with a malformed q-value is dropped; no usable entry means no preference.
 
-    @property
-    def specificity(self) -> int:
-        return (self.type != "*") + (self.subtype != "*")
-
-    def matches(self, media_type: str) -> bool:
-        main, _, sub = media_type.partition("/")
-        return self.type in ("*", main) and self.subtype in ("*", sub)
-
-
-def parse_accept(header: str | None) -> list[MediaRange]:
-    """Parse an Accept header; a missing or empty header accepts everything.
-
-    >>> [(r.type, r.subtype, r.q) for r in parse_accept("text/turtle;q=0.5, application/*")]
-    [('text', 'turtle', 0.5), ('application', '*', 1.0)]
-    >>> parse_accept("")[0].q
-    1.0
-    >>> [r.q for r in parse_accept("text/csv;q=nan, text/tsv;q=junk, */*;q=7")]
-    [0.0, 0.0, 1.0]
+    >>> list(parse_accept("text/turtle;q=0.5, application/*"))
+    [('text/turtle', 0.5), ('application/*', 1)]
+    >>> list(parse_accept("text/csv;q=nan, text/tsv;q=junk, */*;q=7"))
+    []
     """
-    ranges = []
-    for part in (header or "").split(","):
-        media, *params = [p.strip() for p in part.split(";")]
-        if not media:
-            continue
-        main, _, sub = media.lower().partition("/")
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-                q = max(0.0, min(1.0, q)) if q == q else 0.0  # min(1.0, nan) is 1.0: NaN would win
-        ranges.append(MediaRange(main, sub or "*", q))
-    return ranges or [MediaRange("*", "*", 1.0)]
+    return parse_accept_header(header or "", MIMEAccept)
 
 
-def quality(media_type: str, ranges: Sequence[MediaRange]) -> float:
-    """The q-value the client gives `media_type`: that of the most specific range that matches it.
+def quality(media_type: str, accept: MIMEAccept) -> float:
+    """The q-value the client gives `media_type`: that of the most specific range that matches it;
+    everything is acceptable to a client that states no preference.
 
     >>> quality("text/csv", parse_accept("text/*;q=0.3, text/csv;q=0.8"))
     0.8
-    >>> quality("text/csv", parse_accept("application/json"))
-    0.0
+    >>> quality("text/csv", parse_accept("text/csv;q=0.3, text/*;q=0.8"))
+    0.3
+    >>> quality("text/csv", parse_accept("application/json")), quality("text/csv", parse_accept(None))
+    (0, 1.0)
     """
-    matching = [r for r in ranges if r.matches(media_type)]
-    if not matching:
-        return 0.0
-    return max(matching, key=lambda r: r.specificity).q
+    return accept[media_type] if accept else 1.0
 
 
 def candidates(*kinds: str) -> list[Format]:
@@ -131,18 +101,18 @@ def choose_format(accept: str | None, kinds: Sequence[str], overrides: Sequence[
             return fmt
     if values:
         raise NotAcceptable(f"unknown or unfitting format {values[0]!r}: this response can be one of {offered}")
-    ranges = parse_accept(accept)
+    accept_ = parse_accept(accept)
     # application/json is what many clients send for SPARQL JSON results; and JSON-LD for graphs.
-    scored = [(max(quality(f.media_type, ranges), _json_quality(f, ranges)), -i, f) for i, f in enumerate(possible)]
+    scored = [(max(quality(f.media_type, accept_), _json_quality(f, accept_)), -i, f) for i, f in enumerate(possible)]
     best_q, _, best = max(scored, key=lambda s: (s[0], s[1]))
     if best_q <= 0:
         raise NotAcceptable(f"no acceptable format: this response can be one of {offered}")
     return best
 
 
-def _json_quality(fmt: Format, ranges: Sequence[MediaRange]) -> float:
+def _json_quality(fmt: Format, accept: MIMEAccept) -> float:
     if fmt.name in ("json", "jsonld"):
-        return max((r.q for r in ranges if r.type == "application" and r.subtype == "json"), default=0.0)
+        return max((q for value, q in accept if value.lower() == "application/json"), default=0.0)
     return 0.0
 
 
@@ -158,9 +128,9 @@ def prefers_html(accept: str | None) -> bool:
     >>> prefers_html("*/*"), prefers_html("text/html, text/turtle"), prefers_html("text/turtle;q=0.5, text/html")
     (False, False, True)
     """
-    ranges = parse_accept(accept)
-    html = max((r.q for r in ranges if (r.type, r.subtype) in (("text", "html"), ("application", "xhtml+xml"))),
-               default=0.0)
-    rdf = max((r.q for r in ranges for f in FORMATS if f.kind in (GRAPH, DATASET) and r.type != "*"
-               and r.subtype != "*" and r.matches(f.media_type)), default=0.0)
+    accept_ = parse_accept(accept)
+    named = [(value.lower(), q) for value, q in accept_ if "*" not in value]  # wildcards do not count
+    html = max((q for value, q in named if value in ("text/html", "application/xhtml+xml")), default=0.0)
+    rdf_types = {f.media_type for f in FORMATS if f.kind in (GRAPH, DATASET)}
+    rdf = max((q for value, q in named if value in rdf_types), default=0.0)
     return html > 0 and html > rdf

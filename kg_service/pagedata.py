@@ -16,6 +16,7 @@ from typing import cast
 
 import pyoxigraph as ox
 
+from .fields import FACT_ORDER as FIELD_ORDER
 from .results import short
 from .store import KnowledgeGraph
 from .vocab import BASE, DKG, EVENT_CLASSES, PREFIXES
@@ -31,11 +32,9 @@ HEADER = "\n".join(f"PREFIX {name}: <{ns}>" for name, ns in PREFIXES.items()) + 
 EVENT_VALUES = " ".join(f"<{iri}>" for iri in EVENT_CLASSES.values())
 # Properties shown in the page header rather than among the facts.
 HEADER_PROPERTIES = {SKOS + "prefLabel", RDFS + "label", SKOS + "altLabel", RDF_TYPE, str(DKG.evidence),
-                     str(DKG.wikidata), SKOS + "definition", RDFS + "comment"}
-# The order facts are listed in; the rest follow alphabetically.
-FACT_ORDER = [str(DKG[name]) for name in (
-    "status", "date", "endDate", "earliestDate", "latestDate", "datePhrase", "place", "participant", "party",
-    "level", "mode", "sidelinesOf", "duration", "topic", "outcome", "speaker", "occasion", "about", "content")]
+                     str(DKG.wikidata), SKOS + "definition", RDFS + "comment", str(DKG.resolution)}
+# The order facts are listed in (the field registry's); the rest follow alphabetically.
+FACT_ORDER = [str(p) for p in FIELD_ORDER]
 ORG_MEMBER = PREFIXES["org"] + "member"
 # Headings for resources that point at the one shown, by the property they point with.
 INCOMING_HEADINGS = {str(DKG.occasion): "Statements made on this occasion", str(DKG.about): "Statements about it",
@@ -184,7 +183,8 @@ def source_label(graph: str, names: dict[str, str]) -> str:
     if article is not None:
         return names.get(BASE + "id/article/" + article, f"Article {article}")
     return {BASE + "graph/entities": "Entity register", BASE + "graph/corrections": "Editorial corrections",
-            BASE + "graph/meta": "Article metadata", BASE + "graph/ontology": "Ontology"}.get(graph, short(
+            BASE + "graph/meta": "Article metadata", BASE + "graph/ontology": "Ontology",
+            BASE + "graph/resolved": "What is known (resolved from the articles and corrections)"}.get(graph, short(
                 ox.NamedNode(graph)))
 
 

@@ -30,7 +30,12 @@ class Settings:
     queries_dir: Path = _setting(ROOT / "sparql", "folder of named queries (*.rq)")
     query_timeout_s: float = _setting(10.0, "longest a SPARQL query may run, in seconds; clients may ask for less")
     max_rows: int = _setting(10000, "most result rows a query returns; clients may ask for fewer")
-    query_workers: int = _setting(2, "worker processes that run SPARQL queries (each holds a copy of the graph)")
+    query_workers: int = _setting(2, "query worker processes kept ready (they share one copy of the graph)")
+    query_memory_mb: int = _setting(2048, "memory one query may use beyond the shared graph, in MiB (its worker's "
+                                          "address space is capped there); 0: no cap")
+    max_result_bytes: int = _setting(64 << 20, "largest serialised query result, in bytes")
+    query_burst: int = _setting(8, "most queries running at once: workers beyond query_workers are forked on demand, "
+                                   "so a light query is not queued behind runaway ones")
     write_token: str = _setting("", "token that allows POST /articles and SPARQL updates; empty: no adds, and "
                                     "updates only where KG_ALLOW_UPDATES opens them (on 127.0.0.1)")
     max_upload_bytes: int = _setting(2_000_000, "largest request body accepted (any POST), in bytes")

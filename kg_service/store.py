@@ -4,15 +4,15 @@ rdflib builds and validates the graph (it is the better toolkit for that); queri
 whose compiled engine is the one Oxigraph's own server uses. The build is handed over as N-Quads,
 so what is served is exactly what was validated. `version` changes whenever the content changes and
 is what HTTP caching (ETag) and result caches key on. The same `KnowledgeGraph` wraps a store kept in
-a folder (`stores`) or stands for one held by a remote server (`remote`), so the web layer never asks
-where the graph lives.
+a folder (`stores`) or stands for one held by a remote server (`remote`); its `backend` (see
+`backends`) says where it lives and what it allows, so the web layer never asks which kind it is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,16 +20,17 @@ import pyoxigraph as ox
 from rdflib import Dataset
 
 from .errors import InputError, Location, NotFound, QueryError
-from .formats import DATASET, RESULTS, Format, written
-from .guard import refuse_update
-from .vocab import PREFIXES
+from .formats import DATASET, RESULTS, Format, format_for_file, rdf_suffixes, written
+from .guard import TOKEN, refuse_update
+from .vocab import ARTICLE_GRAPH_PREFIX, DEFAULT_GRAPHS, PREFIXES, RESOLVED_GRAPH, UNION_GRAPH
+from .vocab import GRAPH as GRAPH_NS
 
 if TYPE_CHECKING:
+    from .backends import Backend
     from .remote import RemoteStore
 
-# file suffix -> Oxigraph format, for `serve --data FILE` and `validate FILE`
-SUFFIX_FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG, ".ttl": ox.RdfFormat.TURTLE,
-                  ".nt": ox.RdfFormat.N_TRIPLES, ".rdf": ox.RdfFormat.RDF_XML, ".owl": ox.RdfFormat.RDF_XML}
+
+
 
 
 def dataset_nquads(dataset: Dataset) -> bytes:
@@ -42,8 +43,74 @@ def dataset_nquads(dataset: Dataset) -> bytes:
     return b"\n".join(sorted(line for line in data.splitlines() if line.strip())) + b"\n"
 
 
+def default_graph_quads(quads: Iterable[ox.Quad], *, resolved: bool) -> Iterator[ox.Quad]:
+    """The quads that form the served default graph, moved into it. With a resolved layer (the seeds,
+    or a dump of them: `resolved`), the default graph is what is known, vocab.DEFAULT_GRAPHS, and the
+    article graphs stay named only; any other dataset gets the union of its named graphs.
+    This is the one place that decides which graphs form the default graph."""
+    chosen = {ox.NamedNode(str(g)) for g in DEFAULT_GRAPHS}
+    return (ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads
+            if not isinstance(q.graph_name, ox.DefaultGraph) and (not resolved or q.graph_name in chosen))
+
+
+def default_graph_update(*, resolved: bool) -> str:
+    """The same choice as `default_graph_quads`, as an update the engine runs in place (several times
+    faster than a loop over the quads in Python).
+
+    >>> default_graph_update(resolved=False)
+    'INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }'
+    """
+    if not resolved:
+        return "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+    graphs = " ".join(f"<{g}>" for g in DEFAULT_GRAPHS)
+    return f"INSERT {{ ?s ?p ?o }} WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+
+
+def from_union(text: str, graphs: list[str]) -> str:
+    """`FROM graph:union` in a query's text made `FROM` each article graph: the union by name, as a
+    dataset over the article graphs rather than a copy. Only FROM clauses change (tokens, not text, so a
+    string or comment naming the union is left alone).
+
+    >>> from_union("SELECT * FROM <https://w3id.org/kg-service/graph/union> { ?s ?p ?o }", ["urn:a", "urn:b"])
+    'SELECT * FROM <urn:a> FROM <urn:b> { ?s ?p ?o }'
+    >>> from_union("PREFIX g: <https://w3id.org/kg-service/graph/> SELECT * FROM g:union {}", ["urn:a"])
+    'PREFIX g: <https://w3id.org/kg-service/graph/> SELECT * FROM <urn:a> {}'
+    """
+    prefixes: dict[str, str] = {}
+    tokens = [m for m in TOKEN.finditer(text) if m.lastgroup != "comment"]
+    out, last = [], 0
+    for before, token, after in zip(tokens, tokens[1:], tokens[2:], strict=False):
+        if before.group().upper() == "PREFIX" and token.lastgroup == "pname" and after.lastgroup == "iri":
+            prefixes[token.group()[:-1]] = after.group()[1:-1]
+    for before, token in zip(tokens, tokens[1:], strict=False):
+        if before.group().upper() != "FROM":
+            continue
+        name = token.group()[1:-1] if token.lastgroup == "iri" else None
+        if token.lastgroup == "pname":
+            prefix, _, local = token.group().partition(":")
+            name = prefixes.get(prefix, "\x00") + local
+        if name == str(UNION_GRAPH):
+            out.append(text[last:before.start()])
+            out.append(" ".join(f"FROM <{g}>" for g in graphs) or f"FROM <{name}>")
+            last = token.end()
+    return "".join(out) + text[last:]
+
+
+def has_resolved_layer(data: ox.Store | ox.Dataset) -> bool:
+    graph = ox.NamedNode(str(RESOLVED_GRAPH))
+    if isinstance(data, ox.Store):
+        return data.contains_named_graph(graph)
+    return any(True for _ in data.quads_for_graph_name(graph))
+
+
 def content_version(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
+
+
+def file_version(path: Path) -> str:
+    """`content_version` of a file's bytes, read in chunks."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()[:16]
 
 
 class KnowledgeGraph:
@@ -51,7 +118,7 @@ class KnowledgeGraph:
 
     def __init__(self, store: ox.Store, *, union_default_graph: bool, version: str,
                  quads: ox.Dataset | Callable[[], ox.Dataset] | None = None, materialised: bool = False,
-                 size: int | None = None, path: Path | None = None, remote: RemoteStore | None = None):
+                 size: int | None = None, backend: Backend | None = None):
         """Wrap a loaded store. With `union_default_graph`, the union is written into the store's default
         graph once here (unless `materialised` says a persistent store already holds it): Oxigraph's own
         union option is a bag (a triple in two graphs counts twice) and overrides FROM, while a
@@ -59,8 +126,7 @@ class KnowledgeGraph:
 
         `quads` is the exact parsed copy, or a function that reads it: a worker or a persistent store
         never needs it for queries, and at a million quads an eager copy costs hundreds of megabytes.
-        `path` is the folder of a persistent store (workers open it read-only instead of being sent
-        the data); `remote` is the `remote.RemoteStore` that answers queries instead of workers.
+        `backend` is where the graph lives (`backends`; the in-memory one when None).
         """
         self.store = store
         # Oxigraph's store turns xsd:nonNegativeInteger (and other integer subtypes) into xsd:integer, so
@@ -70,14 +136,32 @@ class KnowledgeGraph:
             quads = ox.Dataset(store) if materialise else (lambda: ox.Dataset(store))
         self._quads = quads
         self._size = len(store) if materialise and size is None else size
-        if materialise:
-            store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
-                              for q in store if not isinstance(q.graph_name, ox.DefaultGraph))
+        if materialise:  # in the engine: several times faster than a loop over the quads in Python
+            store.update(default_graph_update(resolved=has_resolved_layer(store)))
         self.union_default_graph = union_default_graph
         self.version = version
-        self.path = path
-        self.remote = remote
-        self.data_file: Path | None = None  # set by from_file: a published dump, not the seeds
+        if backend is None:
+            from .backends import Memory
+
+            backend = Memory()
+        self.backend: Backend = backend
+
+    @property
+    def remote(self) -> RemoteStore | None:
+        """The remote store that answers this graph's queries (the remote backend), else None."""
+        return getattr(self.backend, "remote", None)
+
+    @property
+    def data_file(self) -> Path | None:
+        """The dataset file served (``serve --data``), or None for the seeds."""
+        return self.backend.spec.data if self.backend.name == "file" else None
+
+    @data_file.setter
+    def data_file(self, path: Path) -> None:
+        """Serve this graph as the dataset file `path` (the file backend: updates allowed)."""
+        from .backends import DataFile, GraphSpec
+
+        self.backend = DataFile(GraphSpec(data=path, union_default_graph=self.union_default_graph))
 
     @property
     def quads(self) -> ox.Dataset:
@@ -87,38 +171,52 @@ class KnowledgeGraph:
         return self._quads
 
     @classmethod
-    def from_nquads(cls, data: bytes, *, union_default_graph: bool = True) -> KnowledgeGraph:
+    def from_nquads(cls, data: bytes, *, union_default_graph: bool = True,
+                    backend: Backend | None = None) -> KnowledgeGraph:
         store = ox.Store()
         store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
         return cls(store, union_default_graph=union_default_graph, version=content_version(data),
-                   quads=lambda: ox.Dataset(ox.parse(data, format=ox.RdfFormat.N_QUADS)))
+                   quads=lambda: ox.Dataset(ox.parse(data, format=ox.RdfFormat.N_QUADS)), backend=backend)
 
     @classmethod
-    def from_dataset(cls, dataset: Dataset, *, union_default_graph: bool = True) -> KnowledgeGraph:
+    def from_dataset(cls, dataset: Dataset, *, union_default_graph: bool = True,
+                     backend: Backend | None = None) -> KnowledgeGraph:
         """Load a built rdflib dataset (the seeds) into a fresh in-memory store."""
-        return cls.from_nquads(dataset_nquads(dataset), union_default_graph=union_default_graph)
+        return cls.from_nquads(dataset_nquads(dataset), union_default_graph=union_default_graph, backend=backend)
 
     @classmethod
     def from_file(cls, path: Path, *, union_default_graph: bool = False) -> KnowledgeGraph:
         """Load any RDF dataset file, chosen by its suffix; a syntax error names the line."""
-        fmt = SUFFIX_FORMATS.get(path.suffix.lower())
-        if fmt is None:
-            raise InputError(f"unknown RDF file type {path.suffix!r}; use one of {', '.join(SUFFIX_FORMATS)}",
+        table = format_for_file(path.name)  # the one suffix table: formats.FORMATS
+        if table is None:
+            raise InputError(f"unknown RDF file type {path.suffix!r}; use one of {', '.join(rdf_suffixes())}",
                              Location(str(path)))
-        try:
-            data = path.read_bytes()
+        fmt = table.rdf
+        base = path.resolve().as_uri()
+        try:  # hashed as it is read, never held: a million quads are hundreds of megabytes of text
+            version = file_version(path)
         except OSError as exc:
             raise InputError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
         store = ox.Store()
         try:
-            store.bulk_load(data, format=fmt, base_iri=path.resolve().as_uri())
+            store.bulk_load(path=path, format=fmt, base_iri=base)
         except SyntaxError as exc:
             raise InputError(f"not valid {fmt.name}: {exc}", Location(str(path), getattr(exc, "lineno", None),
                                                                     getattr(exc, "offset", None))) from None
-        kg = cls(store, union_default_graph=union_default_graph, version=content_version(data),
-                 quads=lambda: ox.Dataset(ox.parse(data, format=fmt, base_iri=path.resolve().as_uri())))
+
+        def exact() -> ox.Dataset:
+            if file_version(path) != version:
+                raise InputError("the data file changed since it was loaded: restart the server to serve it",
+                                 Location(str(path)))
+            return ox.Dataset(ox.parse(path=path, format=fmt, base_iri=base))
+
+        kg = cls(store, union_default_graph=union_default_graph, version=version, quads=exact)
         kg.data_file = path
         return kg
+
+    def article_graphs(self) -> list[str]:
+        """The article graphs, in order: what the name `graph:union` stands for."""
+        return [g for g in self.graph_names() if g.startswith(ARTICLE_GRAPH_PREFIX)]
 
     def query(self, text: str, *, default_graphs: Iterable[str] = (), named_graphs: Iterable[str] = (),
               bindings: Mapping[str, ox.NamedNode | ox.BlankNode | ox.Literal] | None = None,
@@ -131,6 +229,9 @@ class KnowledgeGraph:
         resolves the query's relative IRIs.
         """
         options: dict[str, Any] = {"base_iri": base_iri}  # keyword arguments of ox.Store.query
+        default_graphs = self._expand_union(default_graphs)
+        if str(UNION_GRAPH)[len(str(GRAPH_NS)):] in text:  # cheap test first: the name must be in the text
+            text = from_union(text, self.article_graphs())
         if default_graphs:
             options["default_graph"] = [ox.NamedNode(iri) for iri in default_graphs]
         if named_graphs:
@@ -145,6 +246,15 @@ class KnowledgeGraph:
         except RuntimeError as exc:  # pyoxigraph's evaluation errors (an unsupported function, ...)
             raise QueryError(f"the query cannot be evaluated: {exc}", Location(field="query")) from None
 
+    def _expand_union(self, graphs: Iterable[str]) -> list[str]:
+        """`graph:union` in a dataset spec (default-graph-uri, FROM) stands for every article graph: a
+        dataset over the article graphs, not a second copy of them in the store."""
+        graphs = list(graphs)
+        if str(UNION_GRAPH) not in graphs:
+            return graphs
+        return list(dict.fromkeys(g for name in graphs
+                                  for g in (self.article_graphs() if name == str(UNION_GRAPH) else [name])))
+
     def dump(self, fmt: Format) -> bytes:
         """The whole dataset in `fmt`; a graph-only format gets the union of all graphs."""
         if fmt.oxigraph is None or fmt.kind == RESULTS:
@@ -156,14 +266,18 @@ class KnowledgeGraph:
     def triples(self, name: str | None) -> list[ox.Triple]:
         """The triples of named graph `name`, or of the default graph as served (the union if so set),
         with their datatypes exactly as loaded. Raises NotFound for an unknown graph name."""
-        if name is not None:
+        if name is not None and name != str(UNION_GRAPH):
             graph = ox.NamedNode(name)
             if not any(True for _ in self.quads.quads_for_graph_name(graph)):
                 raise NotFound(f"no graph named <{name}>", Location(field="graph"))
             return [q.triple for q in self.quads.quads_for_graph_name(graph)]
+        if name is not None and name == str(UNION_GRAPH):
+            return list(dict.fromkeys(q.triple for g in self.article_graphs()
+                                      for q in self.quads.quads_for_graph_name(ox.NamedNode(g))))
         if not self.union_default_graph:
             return [q.triple for q in self.quads.quads_for_graph_name(ox.DefaultGraph())]
-        return list(dict.fromkeys(q.triple for q in self.quads))
+        quads = self.quads
+        return list(dict.fromkeys(q.triple for q in default_graph_quads(quads, resolved=has_resolved_layer(quads))))
 
     def graph_names(self) -> list[str]:
         return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))

@@ -2,8 +2,9 @@
 
 Read with three fixed queries once per graph version (`load_timeline`), then filtered and grouped by
 year in plain Python (`filter_events`, `by_year`), so the page stays cheap with thousands of events.
-An event has one date here although its sources may differ: a date from the editorial corrections
-wins (the article was wrong), else the earliest date an article gives, else the start of its range.
+The default graph is the resolved layer (resolve.py), so an event has one date and one status here: a
+correction's where one exists (the event is marked corrected), else the most precise date its sources
+agree on, else the start of its range; an event whose sources disagree shows undated.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .fields import ACTOR_PREDICATES
 from .pagedata import EVENT_VALUES, Value, combined_status, labels, local_name, select, status_name
 from .store import KnowledgeGraph
 
-ACTOR_PROPERTIES = ("participant", "party", "imposedBy", "targets", "court", "plaintiff", "defendant")
+# Who an event can be filtered by: the registry's actor fields (participants, parties, court, defendants...).
+ACTOR_PROPERTIES = tuple(str(p).rsplit("#", 1)[-1] for p in ACTOR_PREDICATES)
 MAX_EVENTS = 100000
 
 
@@ -48,12 +51,12 @@ class Timeline:
 
 def load_timeline(kg: KnowledgeGraph) -> Timeline:
     rows = select(kg, f"""SELECT ?e ?cls (SAMPLE(?l) AS ?label) (MIN(STR(?d)) AS ?date) (MIN(STR(?early)) AS ?from)
-            (MIN(STR(?fixed)) AS ?corrected) (GROUP_CONCAT(DISTINCT STR(?st); separator=" ") AS ?statuses)
+            (MAX(?fixed) AS ?corrected) (GROUP_CONCAT(DISTINCT STR(?st); separator=" ") AS ?statuses)
         WHERE {{ ?e a ?cls . VALUES ?cls {{ {EVENT_VALUES} }}
                  OPTIONAL {{ ?e rdfs:label ?l }} OPTIONAL {{ ?e dkg:date ?d }} OPTIONAL {{ ?e dkg:earliestDate ?early }}
                  OPTIONAL {{ ?e dkg:status ?st }}
-                 OPTIONAL {{ ?c dkg:correctionSubject ?e ; dkg:correctedProperty dkg:date ; dkg:correctValue ?fixed
-                             FILTER(DATATYPE(?fixed) IN (xsd:date, xsd:gYearMonth, xsd:gYear)) }} }}
+                 OPTIONAL {{ ?e dkg:resolution ?r . ?r rdf:predicate dkg:date ; dkg:rank dkg:Corrected .
+                             BIND(1 AS ?fixed) }} }}
         GROUP BY ?e ?cls LIMIT {MAX_EVENTS}""")
     links = select(kg, f"""SELECT DISTINCT ?e ?issue WHERE {{ ?e a ?cls ; dkg:topic/skos:broader* ?issue .
         VALUES ?cls {{ {EVENT_VALUES} }} }} LIMIT {MAX_EVENTS * 10}""")
@@ -73,8 +76,7 @@ def load_timeline(kg: KnowledgeGraph) -> Timeline:
         if iri in seen:  # an event typed with two event classes shows once
             continue
         seen.add(iri)
-        date = r["corrected"].value if "corrected" in r else r["date"].value if "date" in r else \
-            r["from"].value if "from" in r else None
+        date = r["date"].value if "date" in r else r["from"].value if "from" in r else None
         statuses = [status_name(s) for s in r["statuses"].value.split()] if "statuses" in r else []
         events.append(TimelineEvent(iri, r["label"].value if "label" in r else local_name(iri),
                                     local_name(r["cls"].value), date, combined_status(statuses),

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pyoxigraph as ox
+
 from .errors import Location, QueryError, UsageError
+from .formats import written
 from .guard import TOKEN
 
 REFUSED = {"LOAD": "LOAD is disabled: this endpoint never fetches documents",
@@ -63,3 +66,17 @@ def with_dataset(text: str, using: Sequence[str] = (), using_named: Sequence[str
         elif kind != "comment":
             previous = ""
     return "".join(pieces) + text[cut:]
+
+
+def apply_update(store: ox.Store, text: str, *, base_iri: str | None) -> bytes:
+    """Apply `text` to `store` in place and return the result as N-Quads (the new version's data).
+
+    Runs in a worker process, on that worker's own copy of the store: a failing update leaves the
+    served data as it was, and one that crashes the engine ends the worker, not the service."""
+    try:
+        store.update(text, base_iri=base_iri)
+    except SyntaxError as exc:
+        raise QueryError(f"SPARQL Update syntax error: {exc}", Location(field="update")) from None
+    except (RuntimeError, OSError) as exc:
+        raise QueryError(f"the update cannot be applied: {exc}", Location(field="update")) from None
+    return written(store.dump(format=ox.RdfFormat.N_QUADS))

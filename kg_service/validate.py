@@ -26,7 +26,7 @@ import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
 from rdflib import RDF, Dataset, Graph, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
-from rdflib.namespace import RDFS, SH, SKOS
+from rdflib.namespace import OWL, RDFS, SH, SKOS
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.sparql import Query
@@ -49,7 +49,7 @@ from .mapping import Mapping, is_date_text, load_mapping, read_text_file
 from .register import register_graph
 from .report import Finding, Report
 from .settings import Settings
-from .vocab import CORRECTION_GRAPH, DKG, ENTITY_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, ORG, article_iri
+from .vocab import CORRECTION_GRAPH, DKG, ENTITY_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, ORG, RESOLVED_GRAPH, article_iri
 
 if TYPE_CHECKING:
     from rdflib.query import Processor, Result
@@ -171,8 +171,21 @@ def validate_build(build: Build, shapes: Graph) -> Report:
     types = entity_types(build)
     for mapping, compiled in zip(build.mappings, build.articles, strict=True):
         findings += validate_article(build, compiled, mapping, shapes, types)
+    findings += validate_resolved(build.dataset.graph(RESOLVED_GRAPH), build.dataset.graph(META_GRAPH), shapes,
+                                  build.ontology, types)
     findings += unloadable_findings(build.dataset)
     return Report(list(dict.fromkeys(findings)))
+
+
+def validate_resolved(resolved: Graph, meta: Graph, shapes: Graph, ontology: Graph, types: Graph) -> list[Finding]:
+    """The resolved layer as the default graph serves it (with the articles' metadata and the register's
+    types): one value per single-valued field. Results about register entities are the register's."""
+    data = Graph()
+    data += resolved
+    data += meta
+    data += types
+    own = set(resolved.subjects()) | set(meta.subjects())
+    return [f for f in shacl_findings(data, shapes, ontology) if f.focus is None or URIRef(f.focus) in own]
 
 
 def unloadable_findings(dataset: Dataset) -> list[Finding]:
@@ -362,7 +375,13 @@ def validate_rdf(context: Context, dataset: Dataset, name: str, text: str | None
         findings += [f for f in found if f.focus is None or URIRef(f.focus) in own]
     findings += quote_findings(union, (lambda _a: text) if text is not None else context.text_of, name)
     findings += unknown_iri_findings(union, catalogue_for(build.register, build.mappings), name)
-    findings += duplicate_findings(collect_events(union, {}, name), context.known)
+    # events the input declares distinct (owl:differentFrom, from a mapping's distinct_from), either way round
+    distinct: dict[URIRef, set[URIRef]] = {}
+    for one, other in union.subject_objects(OWL.differentFrom):
+        if isinstance(one, URIRef) and isinstance(other, URIRef):
+            distinct.setdefault(one, set()).add(other)
+            distinct.setdefault(other, set()).add(one)
+    findings += duplicate_findings(collect_events(union, {}, name), context.known, distinct)
     given = sorted(g.rsplit("/", 1)[-1] for g in graphs if g in _CONTEXT_GRAPHS)
     used = (f"the served dataset's graph:meta ({len(set(build.dataset.graph(META_GRAPH).subjects(RDF.type)))} "
             f"articles), the register's types from graph:entities ({len(set(context.types.subjects()))} "

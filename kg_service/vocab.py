@@ -42,6 +42,8 @@ class DKG(DefinedNamespace):
     Agreement: URIRef
     Visit: URIRef
     Ceremony: URIRef
+    Dispute: URIRef
+    Announcement: URIRef
     Gathering: URIRef
     Statement: URIRef
     Correction: URIRef
@@ -60,6 +62,8 @@ class DKG(DefinedNamespace):
     MeetingMode: URIRef
     Article: URIRef
     Evidence: URIRef
+    ResolvedValue: URIRef
+    Rank: URIRef
 
     # Event properties
     status: URIRef
@@ -78,6 +82,9 @@ class DKG(DefinedNamespace):
     sidelinesOf: URIRef
     duration: URIRef
     evidence: URIRef
+    undatedBecause: URIRef
+    partOf: URIRef
+    agendaItem: URIRef
     # Rulings
     court: URIRef
     plaintiff: URIRef
@@ -100,6 +107,7 @@ class DKG(DefinedNamespace):
     occasion: URIRef
     about: URIRef
     content: URIRef
+    paraphrase: URIRef
     claimSubject: URIRef
     claimPredicate: URIRef
     claimObject: URIRef
@@ -109,6 +117,8 @@ class DKG(DefinedNamespace):
     publisher: URIRef
     publicationDate: URIRef
     dateline: URIRef
+    datelinePlace: URIRef
+    upstreamSource: URIRef
     dateNote: URIRef
     sha256: URIRef
     textLength: URIRef
@@ -121,6 +131,15 @@ class DKG(DefinedNamespace):
     correctedProperty: URIRef
     statedValue: URIRef
     correctValue: URIRef
+    # The resolved layer
+    resolution: URIRef
+    rank: URIRef
+    disputed: URIRef
+    overrules: URIRef
+    Corrected: URIRef
+    Agreed: URIRef
+    Disputed: URIRef
+    rankScheme: URIRef
     # Entities
     wikidata: URIRef
     country: URIRef
@@ -145,7 +164,8 @@ class DKG(DefinedNamespace):
 
 
 EVENT_CLASSES = {"Meeting": DKG.Meeting, "Ruling": DKG.Ruling, "TradeMeasure": DKG.TradeMeasure,
-                 "Agreement": DKG.Agreement, "Visit": DKG.Visit, "Ceremony": DKG.Ceremony}
+                 "Agreement": DKG.Agreement, "Visit": DKG.Visit, "Ceremony": DKG.Ceremony,
+                 "Dispute": DKG.Dispute, "Announcement": DKG.Announcement}
 STATUSES = {"held": DKG.Held, "planned": DKG.Planned, "expected": DKG.Expected, "not-held": DKG.NotHeld}
 LEVELS = {"summit": DKG.Summit, "ministerial": DKG.Ministerial, "vice-ministerial": DKG.ViceMinisterial,
           "director-general": DKG.DirectorGeneral, "ambassadorial": DKG.Ambassadorial,
@@ -159,6 +179,12 @@ META_GRAPH = GRAPH["meta"]
 ENTITY_GRAPH = GRAPH["entities"]
 CORRECTION_GRAPH = GRAPH["corrections"]
 ONTOLOGY_GRAPH = GRAPH["ontology"]
+RESOLVED_GRAPH = GRAPH["resolved"]  # the best-known value of every field (resolve.py)
+UNION_GRAPH = GRAPH["union"]  # a name for the union of the article graphs, expanded by the store
+# The default graph: what is known (the resolved layer, the register, the articles' metadata, the
+# corrections, the ontology). What each article says stays in its own graph.
+DEFAULT_GRAPHS = (RESOLVED_GRAPH, ENTITY_GRAPH, META_GRAPH, CORRECTION_GRAPH, ONTOLOGY_GRAPH)
+ARTICLE_GRAPH_PREFIX = str(GRAPH) + "article/"
 
 PREFIXES = {
     "dkg": str(DKG._NS), "id": str(ID), "graph": str(GRAPH), "oa": str(OA), "org": str(ORG), "sem": str(SEM),

@@ -174,9 +174,67 @@ def test_a_worker_killed_while_idle_is_replaced_not_a_500(settings) -> None:  # 
         query = {"query": "ASK { ?s ?p ?o }", "format": "json"}
         assert client.get("/sparql", query_string=query).status_code == 200
         idle = pool._idle[0]
-        os.kill(idle.process.pid, signal.SIGKILL)
-        idle.process.join(timeout=10)
+        os.kill(idle.pid, signal.SIGKILL)
+        assert idle.conn.poll(10)  # its end of the socket reads EOF once it is gone
         response = client.get("/sparql", query_string={**query, "query": "ASK { ?s a ?o }"})
         assert response.status_code == 200, response.get_data(as_text=True)
     finally:
         pool.close()
+
+
+def test_a_light_query_passes_runaways_that_hold_every_regular_worker(kg) -> None:  # noqa: ANN001
+    """With every regular slot held by a runaway, a light query runs on the light lane and is answered
+    while the runaway still runs; a heavy query there is stopped at the lane's limit and waits for a
+    regular slot within its own time limit (here: 503, the runaway keeps it)."""
+    from kg_service.errors import QueryTimeout
+    from kg_service.web.cache import ResultCache
+    from kg_service.web.workers import Job, WorkerPool
+
+    pool = WorkerPool(1, burst=1, light=1, cache=ResultCache(0))
+    try:
+        pool.register(kg)
+        pool.warm_up(kg.version)
+        outcome: list[object] = []
+
+        def runaway() -> None:
+            try:
+                pool.run(kg.version, Job(RUNAWAYS["cartesian-product"], "json", 10), timeout_s=60)
+            except QueryTimeout as exc:  # stopped by pool.close() at the end at the latest
+                outcome.append(exc)
+            except Exception as exc:  # noqa: BLE001 - the worker killed by close(): reported below
+                outcome.append(exc)
+
+        thread = threading.Thread(target=runaway, daemon=True)
+        thread.start()
+        while not pool._busy:  # the runaway holds the one regular worker
+            time.sleep(0.01)
+        light = pool.run(kg.version, Job("ASK { ?s ?p ?o }", "json", 10), timeout_s=30)
+        assert light.body and thread.is_alive() and not outcome
+        with pytest.raises(QueryTimeout):
+            pool.run(kg.version, Job(RUNAWAYS["huge-order-by"], "json", 10), timeout_s=2)
+        assert thread.is_alive()
+    finally:
+        pool.close()
+
+
+def test_a_worker_holding_too_much_memory_of_its_own_is_replaced(kg, monkeypatch) -> None:  # noqa: ANN001
+    """After a job, a worker over its private-memory allowance leaves a note and is not given another job (a
+    fresh fork takes its place); one under it is kept (the allowance and the check are set so that every
+    job is looked at)."""
+    from kg_service.web import zygote
+    from kg_service.web.cache import ResultCache
+    from kg_service.web.workers import Job, WorkerPool
+
+    assert 0 < zygote.private_mb() < 10_000
+    monkeypatch.setattr(zygote, "RETIRE_CHECK_S", -1.0)  # workers are forked after this: they inherit it
+    for retire_mb, kept in ((0, False), (1 << 20, True)):
+        pool = WorkerPool(1, cache=ResultCache(0), retire_mb=retire_mb)
+        try:
+            pool.register(kg)
+            pool.run(kg.version, Job("ASK { ?s ?p ?o }", "json", 10), timeout_s=30)
+            first = [w.pid for w in pool._idle]
+            pool.run(kg.version, Job("ASK { ?s ?p ?o . }", "json", 10), timeout_s=30)
+            second = [w.pid for w in pool._idle]
+            assert len(first) == 1 and (first == second if kept else first[0] not in second)
+        finally:
+            pool.close()

@@ -56,6 +56,20 @@ def test_home_answers_when_the_foreign_ministers_last_met(client: FlaskClient) -
     assert "political decision" in answer[:2000]
 
 
+def test_home_explains_the_resolved_default_graph_and_the_article_graphs(client: FlaskClient,
+                                                                         kg: KnowledgeGraph) -> None:
+    body = html(client, "/")
+    section = body[body.index('id="resolved-default-graph"'):]
+    section = section[:section.index("</section>")]
+    assert "2017-09-22" in section and "2021-09-22" in section and "graph:union" in section
+    assert 'href="/queries/source-claims-and-known"' in section
+    # the two examples the page shows answer as it says
+    event = "<https://w3id.org/kg-service/id/event/2017-09-22-san-francisco-statue-unveiling>"
+    known = [r["d"].value for r in kg.query(f"SELECT ?d {{ {event} <{DKG}date> ?d }}")]
+    said = [r["d"].value for r in kg.query(f"SELECT ?d {{ GRAPH ?g {{ {event} <{DKG}date> ?d }} }}")]
+    assert known == ["2017-09-22"] and "2021-09-22" in said
+
+
 def test_home_shows_counts_articles_and_the_endpoint(client: FlaskClient, kg: KnowledgeGraph) -> None:
     body = html(client, "/")
     meetings = next(iter(kg.query(f"SELECT (COUNT(DISTINCT ?m) AS ?n) {{ ?m a <{DKG}Meeting> }}")))["n"].value
@@ -103,12 +117,15 @@ def test_resources_negotiate_rdf(client: FlaskClient, accept: str, media_type: s
         fmt = {f: f for f in ox.RdfFormat.__dict__.values() if isinstance(f, ox.RdfFormat)}
         parsed = list(ox.parse(response.data, format=next(f for f in fmt if f.media_type == media_type)))
         subjects = {q.subject.value for q in parsed}
-        assert subjects == {BASE + MUNICH[1:]}
+        # the event and its hash nodes: the resolved values (dkg:resolution) with their provenance
+        assert BASE + MUNICH[1:] in subjects
+        assert all(s == BASE + MUNICH[1:] or s.startswith(BASE + MUNICH[1:] + "#") for s in subjects), subjects
 
 
 def test_rdf_of_a_resource_keeps_its_sources_and_hash_nodes(client: FlaskClient) -> None:
     quads = list(ox.parse(client.get(MUNICH + "?format=nq").data, format=ox.RdfFormat.N_QUADS))
-    assert {q.graph_name.value for q in quads} == {BASE + "graph/article/002_0de9fc94b8e59320"}
+    assert {q.graph_name.value for q in quads} == {BASE + "graph/article/002_0de9fc94b8e59320",
+                                                   BASE + "graph/resolved"}
     evidence = BASE + "id/evidence/002_0de9fc94b8e59320/527-717"
     triples = list(ox.parse(client.get("/id/evidence/002_0de9fc94b8e59320/527-717",
                                        headers={"Accept": "text/turtle"}).data, format=ox.RdfFormat.TURTLE))

@@ -39,6 +39,8 @@ PREFIXES = """
 @prefix org: <http://www.w3.org/ns/org#> .
 @prefix time: <http://www.w3.org/2006/time#> .
 @prefix wd: <http://www.wikidata.org/entity/> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
 """
 
 
@@ -141,6 +143,8 @@ CORRECTION = """ex:article a dkg:Article .
 ex:x a dkg:Correction ; dkg:correctsArticle ex:article ; dkg:correctionSubject ex:ceremony ;
     dkg:correctedProperty dkg:date ; dkg:statedValue "2021-09-22"^^xsd:date """
 SOURCE = "dcterms:source <https://example.org/source>"
+RESOLVED = """ex:x a dkg:ResolvedValue ; rdf:subject ex:e ; rdf:predicate dkg:date ; rdf:object "2017-09-22" ;
+    dkg:rank dkg:Corrected ; prov:wasDerivedFrom ex:correction ."""
 ENTITIES = {"Person": "dkg:Person", "State": "dkg:State", "Organisation": "dkg:Organisation", "Court": "dkg:Court",
             "Place": "dkg:Place", "Issue": "dkg:Issue"}
 DATE_PROPERTIES = {"Event-date": ("dkg:Meeting", DKG.date), "Event-endDate": ("dkg:Ruling", DKG.endDate),
@@ -165,9 +169,14 @@ CASES = [
     case("Event-status", "Violation", "ex:x a dkg:Event ; dkg:status dkg:Expected .",
          "ex:x a dkg:Event ; dkg:status dkg:Held, dkg:Planned .", path=DKG.status, variant="two"),
     case("Event-evidence", "Violation", "ex:x a dkg:TradeMeasure ; dkg:evidence ex:ev . ex:ev a dkg:Evidence .",
-         "ex:x a dkg:TradeMeasure .", path=DKG.evidence, variant="missing"),
-    case("Event-evidence", "Violation", "ex:x a dkg:Visit ; dkg:evidence ex:ev . ex:ev a dkg:Evidence .",
-         "ex:x a dkg:Visit ; dkg:evidence ex:ev .", path=DKG.evidence, variant="untyped"),
+         "ex:x a dkg:TradeMeasure .", variant="missing"),
+    # in the resolved layer an event carries no quotes but the article graphs and corrections it comes from
+    case("Event-evidence", "Violation", "ex:x a dkg:Meeting ; prov:wasDerivedFrom ex:articleGraph .",
+         "ex:x a dkg:Meeting ; rdfs:label \"talks\"@en .", variant="resolved"),
+    case("Event-evidenceClass", "Violation", "ex:x a dkg:Visit ; dkg:evidence ex:ev . ex:ev a dkg:Evidence .",
+         "ex:x a dkg:Visit ; dkg:evidence ex:ev .", path=DKG.evidence),
+    case("Event-partOf", "Violation", "ex:x a dkg:Ceremony ; dkg:partOf ex:m . ex:m a dkg:Meeting .",
+         "ex:x a dkg:Ceremony ; dkg:partOf ex:m . ex:m a dkg:Person .", path=DKG.partOf),
     case("Event-dated", "Warning", 'ex:x a dkg:Meeting ; dkg:earliestDate "2023-02-13"^^xsd:date .',
          "ex:x a dkg:Meeting .", variant="meeting"),
     case("Event-dated", "Warning", 'ex:x a dkg:Ceremony ; dkg:latestDate "2017"^^xsd:gYear .',
@@ -269,7 +278,22 @@ CASES = [
          "ex:x a dkg:Gathering .", path=DKG.wikidata, variant="Gathering"),
     # ---- statements ----
     case("Statement-evidence", "Violation", "ex:x a dkg:Statement ; dkg:evidence ex:ev . ex:ev a dkg:Evidence .",
-         "ex:x a dkg:Statement .", path=DKG.evidence),
+         "ex:x a dkg:Statement ."),
+    case("Statement-evidenceClass", "Violation", "ex:x a dkg:Statement ; dkg:evidence ex:ev . ex:ev a dkg:Evidence .",
+         "ex:x a dkg:Statement ; dkg:evidence ex:ev .", path=DKG.evidence),
+    case("Statement-paraphrase", "Violation", "ex:x a dkg:Statement ; dkg:paraphrase true .",
+         'ex:x a dkg:Statement ; dkg:paraphrase "yes" .', path=DKG.paraphrase),
+    # ---- the resolved layer ----
+    case("ResolvedValue-subject", "Violation", RESOLVED, RESOLVED.replace("rdf:subject ex:e ;", ""),
+         path=RDF.subject),
+    case("ResolvedValue-predicate", "Violation", RESOLVED, RESOLVED.replace("rdf:predicate dkg:date ;", ""),
+         path=RDF.predicate),
+    case("ResolvedValue-object", "Violation", RESOLVED,
+         RESOLVED.replace('rdf:object "2017-09-22"', 'rdf:object "2017-09-22", "2021-09-22"'), path=RDF.object),
+    case("ResolvedValue-rank", "Violation", RESOLVED, RESOLVED.replace("dkg:rank dkg:Corrected", "dkg:rank dkg:Held"),
+         path=DKG.rank),
+    case("ResolvedValue-source", "Violation", RESOLVED, RESOLVED.replace("prov:wasDerivedFrom ex:correction", ""),
+         path=URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")),
     case("Statement-content", "Violation", 'ex:x a dkg:Statement ; dkg:content "It is retaliation."@en .',
          "ex:x a dkg:Statement .", path=DKG.content, variant="missing"),
     case("Statement-content", "Violation", 'ex:x a dkg:Statement ; dkg:content "It is retaliation."@en .',

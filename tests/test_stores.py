@@ -26,6 +26,7 @@ from flask.testing import FlaskClient
 from rdflib import Dataset
 
 from kg_service import stores
+from kg_service.backends import Remote
 from kg_service.errors import RemoteUnavailable
 from kg_service.formats import find_format
 from kg_service.queries import load_queries
@@ -105,7 +106,8 @@ def test_persistent_store_reopens_without_rebuilding(settings: Settings, tmp_pat
 
     monkeypatch.setattr("kg_service.build.build_dataset", no_build)
     again = load_kg(settings, data=None, union_default_graph=None, store_url=str(tmp_path))
-    assert (len(again), again.version, again.path) == (len(kg), kg.version, tmp_path / stores.STORE_DIR)
+    assert (len(again), again.version) == (len(kg), kg.version)
+    assert again.backend.allows.persistent and again.backend.worker_source(again) == str(tmp_path / stores.STORE_DIR)
     count = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
     assert next(iter(again.query(count)))["n"] == next(iter(kg.query(count)))["n"]
     assert set(again.quads) == set(kg.quads)  # the exact copy, datatypes as validated
@@ -153,6 +155,57 @@ def test_a_store_without_its_marker_is_rebuilt(tmp_path: Path) -> None:
     assert len(calls) == 2 and len(kg) == 1
 
 
+DATA_LINES = b"".join(f'<http://a/s{i}> <http://a/p> "{i}" <http://a/g> .\n'.encode() for i in range(50))
+
+
+def _damaged_store(tmp_path: Path, damage: str) -> tuple[Path, list[int], object]:
+    calls: list[int] = []
+
+    def build() -> tuple[bytes, str]:
+        calls.append(1)
+        return DATA_LINES, "v1"
+
+    folder = tmp_path / "store"
+    stores.open_or_build(folder, source="k", union_default_graph=False, build=build)
+    exact = folder / stores.EXACT
+    ssts = sorted((folder / stores.STORE_DIR).glob("*.sst"), key=lambda p: p.stat().st_size)
+    if damage == "cut-dataset":
+        exact.write_bytes(exact.read_bytes()[:-200])
+    elif damage == "flipped-sst":
+        raw = bytearray(ssts[-1].read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        ssts[-1].write_bytes(bytes(raw))
+    elif damage == "missing-sst":
+        ssts[-1].unlink()
+    elif damage == "truncated-manifest":
+        manifest = next((folder / stores.STORE_DIR).glob("MANIFEST-*"))
+        manifest.write_bytes(manifest.read_bytes()[:10])
+    return folder, calls, build
+
+
+@pytest.mark.parametrize("damage", ["cut-dataset", "flipped-sst", "missing-sst", "truncated-manifest"])
+def test_a_damaged_store_is_rebuilt_not_served_as_whole(tmp_path: Path, damage: str,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    folder, calls, build = _damaged_store(tmp_path, damage)
+    kg = stores.open_or_build(folder, source="k", union_default_graph=False, build=build)
+    assert len(calls) == 2, "the damaged folder was rebuilt"
+    assert "damaged" in caplog.text
+    nq = find_format("nq")
+    assert kg.dump(nq).count(b"\n") == 50 and len(kg) == 50
+    assert len(list(kg.query("SELECT * { GRAPH ?g { ?s ?p ?o } }"))) == 50
+    assert stores.damage(folder, stores.read_marker(folder)) is None
+
+
+def test_an_intact_store_passes_its_check(tmp_path: Path) -> None:
+    folder, calls, build = _damaged_store(tmp_path, "none")
+    marker = stores.read_marker(folder)
+    assert marker is not None and stores.EXACT in marker.checksums
+    assert any(name.endswith(".sst") for name in marker.checksums)
+    assert stores.damage(folder, marker) is None
+    stores.open_or_build(folder, source="k", union_default_graph=False, build=build)
+    assert len(calls) == 1
+
+
 def test_persistent_store_from_a_data_file(settings: Settings, tmp_path: Path, kg: KnowledgeGraph) -> None:
     data = tmp_path / "graph.nq"
     data.write_bytes(kg.dump(find_format("nq")))
@@ -194,8 +247,8 @@ def remote_client(settings: Settings, remote_kg: KnowledgeGraph, own_pool: Worke
 def test_remote_store_holds_the_pushed_graph(remote_kg: KnowledgeGraph, kg: KnowledgeGraph,
                                              oxigraph_server: str) -> None:
     """Asked directly, the server holds every named graph and every quad the embedded store holds."""
-    assert remote_kg.remote.query_url == oxigraph_server + "/query"
-    assert remote_graphs(remote_kg.remote) == set(kg.graph_names())
+    assert remote_kg.backend.remote.query_url == oxigraph_server + "/query"
+    assert remote_graphs(remote_kg.backend.remote) == set(kg.graph_names())
     query = urllib.parse.urlencode({"query": "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"})
     request = urllib.request.Request(f"{oxigraph_server}/query?{query}",
                                      headers={"Accept": "application/sparql-results+json"})
@@ -239,7 +292,7 @@ def test_remote_store_answers_a_malformed_query_with_400(remote_client: FlaskCli
 
 def test_push_graph_by_graph_replaces_the_remote_dataset(remote_kg: KnowledgeGraph, kg: KnowledgeGraph) -> None:
     """The Graph Store Protocol route for servers that take no whole-dataset PUT; stale graphs go."""
-    stale = RemoteStore(remote_kg.remote.query_url, remote_kg.remote.store_url)
+    stale = RemoteStore(remote_kg.backend.remote.query_url, remote_kg.backend.remote.store_url)
     request = urllib.request.Request(stale.store_url + "?graph=http%3A%2F%2Fexample.org%2Fstale", method="PUT",
                                      data=b"<http://a/s> <http://a/p> <http://a/o> .\n",
                                      headers={"Content-Type": "application/n-triples"})
@@ -247,13 +300,13 @@ def test_push_graph_by_graph_replaces_the_remote_dataset(remote_kg: KnowledgeGra
     assert "http://example.org/stale" in remote_graphs(stale)
     push(stale, remote_kg.store, whole=False)
     assert remote_graphs(stale) == set(kg.graph_names())
-    assert count_quads(stale) == count_quads(remote_kg.remote)
+    assert count_quads(stale) == count_quads(remote_kg.backend.remote)
 
 
 def test_an_unreachable_remote_store_is_502_not_a_trace(settings: Settings, kg: KnowledgeGraph) -> None:
     port = _free_port()  # nothing listens there
-    down = KnowledgeGraph.from_dataset(Dataset())
-    down.remote = RemoteStore(f"http://127.0.0.1:{port}/query", f"http://127.0.0.1:{port}/store")
+    down = KnowledgeGraph.from_dataset(Dataset(), backend=Remote(remote=RemoteStore(
+        f"http://127.0.0.1:{port}/query", f"http://127.0.0.1:{port}/store")))
     with _pool() as pool:
         response = app_for(settings, down, pool).test_client().get("/sparql", query_string={"query": "ASK {}"})
     assert response.status_code == 502
@@ -265,8 +318,8 @@ def test_a_silent_remote_store_is_504_at_the_time_limit(settings: Settings) -> N
         silent.bind(("127.0.0.1", 0))
         silent.listen(4)
         port = silent.getsockname()[1]
-        slow = KnowledgeGraph.from_dataset(Dataset())
-        slow.remote = RemoteStore(f"http://127.0.0.1:{port}/query", f"http://127.0.0.1:{port}/store")
+        slow = KnowledgeGraph.from_dataset(Dataset(), backend=Remote(remote=RemoteStore(
+            f"http://127.0.0.1:{port}/query", f"http://127.0.0.1:{port}/store")))
         with _pool() as pool:
             response = app_for(settings, slow, pool).test_client().get(
                 "/sparql", query_string={"query": "ASK {}", "timeout": "0.5"})
@@ -284,7 +337,7 @@ def test_the_remote_store_refusing_a_query_is_the_query_s_fault(remote_kg: Knowl
     from kg_service.remote import send_query
 
     with pytest.raises(QueryError, match="remote store refused the query"):
-        send_query(remote_kg.remote, "SELECT * { ?s ?p", timeout_s=10)
+        send_query(remote_kg.backend.remote, "SELECT * { ?s ?p", timeout_s=10)
 
 
 # --- result cache -------------------------------------------------------------------------------------------------
@@ -307,3 +360,31 @@ def test_results_are_kept_per_dataset_version(settings: Settings, kg: KnowledgeG
         pool.run(kg.version, clock, timeout_s=10)
         pool.run(kg.version, clock, timeout_s=10)
         assert pool.cache.hits == 1  # NOW() is never answered from the cache
+
+
+# --- what a worker writes -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_rows_written_by_the_engine_are_counted_and_capped(fmt: str) -> None:
+    """The engine writes the result; at the row cap it is read again and cut; over the byte cap it is a 413."""
+    from kg_service.errors import CarriedError
+    from kg_service.web.workers import Job
+
+    lines = [f'<http://a/s{i}> <http://a/p> "line\\n{i}, \\"q\\" {{}}<result>" <http://a/g> .\n' for i in range(30)]
+    kg = KnowledgeGraph.from_nquads("".join(lines).encode(), union_default_graph=False)
+    text = "SELECT ?s ?o { GRAPH ?g { ?s ?p ?o } } ORDER BY ?s"
+    with _pool() as pool:
+        pool.register(kg)
+        whole = pool.run(kg.version, Job(text, fmt, 30), timeout_s=10)
+        cut = pool.run(kg.version, Job(text, fmt, 29), timeout_s=10)
+        assert (whole.rows, whole.truncated) == (30, False)
+        assert (cut.rows, cut.truncated) == (29, True) and len(cut.body) < len(whole.body)
+        small = WorkerPool(1, max_result_bytes=len(whole.body) // 2)
+        try:
+            small.register(kg)
+            with pytest.raises(CarriedError) as refused:
+                small.run(kg.version, Job(text, fmt, 30), timeout_s=10)
+            assert (refused.value.http_status, refused.value.kind) == (413, "result-too-large")
+            assert small.run(kg.version, Job(text, fmt, 3), timeout_s=10).rows == 3
+        finally:
+            small.close()

@@ -99,3 +99,14 @@ def test_named_query_unknown_parameter_or_name(client):
     name = client.get("/queries/").get_json()["queries"][0]["name"]
     assert client.get(f"/queries/{name}", query_string={"nope": "1"}).status_code == 400
     assert client.get("/queries/no-such-query").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["nq", "ttl", "trig"])
+def test_the_cli_dump_and_the_http_dump_are_the_same_bytes(client, fmt):
+    from click.testing import CliRunner
+
+    from kg_service.cli import cli
+
+    result = CliRunner().invoke(cli, ["dump", "--format", fmt])
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == client.get(f"/dump.{fmt}").get_data()

@@ -244,3 +244,11 @@ def test_the_cli_the_endpoint_and_a_named_query_give_the_same_bytes(client, fmt)
     assert endpoint.status_code == named.status_code == 200 and result.exit_code == 0, result.output
     assert endpoint.get_data() == named.get_data() == result.stdout_bytes
     assert int(endpoint.headers["X-KG-Rows"]) > 0
+
+
+def test_the_guard_holds_on_the_query_page_with_its_location(client):
+    text = "SELECT * {\n  ?s <urn:p> " + ", ".join(["?o"] * 200) + "\n}"
+    response = client.get("/query", query_string={"query": text}, headers={"Accept": "text/html"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "more than 48" in page and "?s &lt;urn:p&gt; ?o" in page  # the message and the offending line

@@ -3,6 +3,8 @@ dataset options as USING clauses, nothing fetched, and a write token honoured wh
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,10 +25,12 @@ ASK_NEW = "ASK { GRAPH <http://ex/new> { <http://ex/a> a <http://ex/Thing> } }"
 def make_client(pool, *, allow: bool = True, token: str = "", union: bool = False) -> FlaskClient:  # noqa: ANN001
     """An app serving a dataset file (as `serve --data` does), with updates allowed or not."""
     settings = Settings.from_env({}, allow_updates=allow, write_token=token, query_timeout_s=5.0)
-    with tempfile.TemporaryDirectory() as folder:
-        data = Path(folder) / "data.nq"
-        data.write_bytes(DATA)
-        kg = KnowledgeGraph.from_file(data, union_default_graph=union)
+    # The served file stays in place as long as the app: dumps of the loaded version are read from it.
+    folder = tempfile.mkdtemp(prefix="kg-update-test-")
+    atexit.register(shutil.rmtree, folder, True)
+    data = Path(folder) / "data.nq"
+    data.write_bytes(DATA)
+    kg = KnowledgeGraph.from_file(data, union_default_graph=union)
     return create_app(settings, kg, pool=pool).test_client()
 
 
@@ -91,7 +95,8 @@ def test_a_deeply_nested_update_is_refused_before_it_runs(pool) -> None:  # noqa
     client = make_client(pool)
     text = "INSERT { ?s ?p ?o } WHERE { " + "{ " * 5000 + "?s ?p ?o" + " }" * 5000 + " }"
     response = client.post("/sparql", data={"update": text})
-    assert response.status_code == 400 and "deep" in response.get_json()["message"]
+    message = response.get_json()["message"]
+    assert response.status_code == 400 and ("deep" in message or "more than" in message), message
     assert ask(client, "ASK { GRAPH <http://ex/g1> { ?s ?p ?o } }")  # the service is still here
 
 
@@ -258,5 +263,56 @@ def _check_versions_dropped(pool) -> None:  # noqa: ANN001
     for i in range(5):
         response = client.post("/sparql", data={"update": f"INSERT DATA {{ <http://ex/n{i}> <http://ex/p> {i} }}"})
         assert response.status_code == 204
-    assert first not in pool._data and service.kg.version in pool._data
+    assert first not in pool._sources and service.kg.version in pool._sources
     assert not any(first in key for key in service.cache)
+
+
+# 60^4 distinct new triples: gigabytes, where the worker may use 64 MiB
+CARTESIAN = ("INSERT { GRAPH <http://ex/big> { ?a ?b ?x } } WHERE { GRAPH <http://ex/g> { ?a ?b ?c . ?d ?e ?f . "
+             "?g ?h ?i . ?j ?k ?l } BIND(CONCAT(?c, '-', ?f, '-', ?i, '-', ?l) AS ?x) }")
+
+
+def _bigger_data(folder: Path) -> Path:
+    data = folder / "data.nq"
+    data.write_bytes(b"".join(f"<http://ex/s{i}> <http://ex/p> \"{i}\" <http://ex/g> .\n".encode() for i in range(60)))
+    return data
+
+
+def test_an_update_that_ends_its_worker_costs_that_worker_only(tmp_path: Path) -> None:
+    """An update whose WHERE takes more memory than a worker may have (as one that crashes the engine
+    would) ends its worker, not the web process: a JSON 503, the data unchanged, the next query answered."""
+    from kg_service.web.workers import WorkerPool
+
+    pool = WorkerPool(1, memory_mb=64)
+    try:
+        settings = Settings.from_env({}, allow_updates=True, query_timeout_s=60.0)
+        kg = KnowledgeGraph.from_file(_bigger_data(tmp_path), union_default_graph=False)
+        client = create_app(settings, kg, pool=pool).test_client()
+        response = client.post("/sparql", data={"update": CARTESIAN})
+        assert response.status_code == 503, response.get_data(as_text=True)
+        assert response.get_json()["error"] in ("worker-lost", "query-memory")
+        assert client.application.extensions["kg_service"].kg.version == kg.version
+        assert not ask(client, "ASK { GRAPH <http://ex/big> { ?s ?p ?o } }")
+    finally:
+        pool.close()
+
+
+def test_an_update_is_stopped_at_the_time_limit(tmp_path: Path) -> None:
+    """A runaway update is a 503 query-timeout at the query time limit; nothing is changed."""
+    from kg_service.web.workers import WorkerPool
+
+    pool = WorkerPool(1, memory_mb=0)
+    try:
+        settings = Settings.from_env({}, allow_updates=True, query_timeout_s=1.0)
+        kg = KnowledgeGraph.from_file(_bigger_data(tmp_path), union_default_graph=False)
+        client = create_app(settings, kg, pool=pool).test_client()
+        text = "INSERT { GRAPH <http://ex/big> { ?a ?b ?c } } WHERE { GRAPH ?g { " + " . ".join(
+            f"?a{i} ?b{i} ?c{i}" for i in range(12)) + " . ?a ?b ?c } }"
+        response = client.post("/sparql", data={"update": text})
+        assert response.status_code == 503, response.get_data(as_text=True)
+        assert response.get_json()["error"] == "query-timeout"
+        assert "update" in response.get_json()["message"]
+        assert client.application.extensions["kg_service"].kg.version == kg.version
+        assert ask(client, "ASK { GRAPH <http://ex/g> { <http://ex/s1> ?p ?o } }")
+    finally:
+        pool.close()

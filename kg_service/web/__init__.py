@@ -10,6 +10,7 @@ their text.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import time
@@ -24,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from ..errors import KgError, Location, UsageError
 from ..settings import Settings
 from ..store import KnowledgeGraph
+from .reads import ReadFiles
 from .state import Service, service
 from .workers import WorkerPool
 
@@ -56,10 +58,10 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
 
     settings = settings or Settings.from_env()
     if kg is None:
-        from ..build import build_dataset
+        from ..backends import open_graph
 
-        kg = KnowledgeGraph.from_dataset(build_dataset(settings).dataset)
-    pool = pool or WorkerPool(settings.query_workers)
+        kg = open_graph(settings)
+    pool = pool or WorkerPool.from_settings(settings)
     pool.register(kg)
     app = Flask(__name__)
     assert isinstance(app.json, DefaultJSONProvider)  # Flask's own, not replaced here
@@ -67,6 +69,10 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     # Werkzeug answers 413 for a larger body before a view reads it (form, query or upload).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.extensions["kg_service"] = Service(settings, kg, pool)
+    reads = ReadFiles()
+    atexit.register(reads.close)
+    app.extensions["kg_service.reads"] = reads  # large reads: files written once per version, then streamed
+    app.extensions["kg_service.first_version"] = kg.version  # Last-Modified: from the inputs until a change
     for module in (sparql, describe, graphs, named, ops, pages, validation, home, entity, article_page, query_page,
                    timeline, search, draft):
         app.register_blueprint(module.bp)
@@ -96,8 +102,10 @@ class PublicHost:
             environ["wsgi.url_scheme"] = self.public.scheme
             environ["HTTP_HOST"] = self.public.netloc
             environ["SCRIPT_NAME"] = self.public.path + environ.get("SCRIPT_NAME", "")
-        else:
-            environ["HTTP_HOST"] = f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+        else:  # the server's own name and port (waitress takes them from its socket), never the request's
+            name = environ.get("SERVER_NAME") or "localhost"
+            name = "localhost" if name.endswith(".invalid") else name  # waitress's placeholder for a bare IP
+            environ["HTTP_HOST"] = f"{name}:{environ.get('SERVER_PORT', '80')}"
         for name in ("HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PROTO", "HTTP_FORWARDED"):
             environ.pop(name, None)
         return self.app(environ, start_response)

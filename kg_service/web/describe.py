@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ..formats import DATASET, FORMATS, GRAPH, RESULTS, written
 from ..negotiation import choose_format, prefers_html
+from ..store import has_resolved_layer
 from ..vocab import PREFIXES, SD, VOID
 from .state import service
 
@@ -49,7 +50,7 @@ def service_description(endpoint: str) -> list[ox.Triple]:
     triples += [ox.Triple(me, _n(SD["resultFormat"]), _n(f.iri)) for f in FORMATS]
     if svc.settings.allow_updates and not svc.kg.union_default_graph:
         triples.append(ox.Triple(me, _n(SD["supportedLanguage"]), _n(SD["SPARQL11Update"])))
-    if svc.kg.union_default_graph:
+    if svc.kg.union_default_graph and not has_resolved_layer(svc.kg.store):  # else: what is known, not the union
         triples.append(ox.Triple(me, _n(SD["feature"]), _n(SD["UnionDefaultGraph"])))
     dataset, default = ox.BlankNode("dataset"), ox.BlankNode("default")
     triples += [ox.Triple(me, _n(SD["defaultDataset"]), dataset), ox.Triple(dataset, RDF_TYPE, _n(SD["Dataset"])),

@@ -1,23 +1,22 @@
 """Whole graphs: Graph Store Protocol reads (``/data``) and dumps of the dataset (``/dump.*``).
 
-Dumps are computed once per graph version and format, gzipped once too, and served with an ETag
-and Last-Modified so a client that has them gets 304. Reading one graph is a scan, not a query:
-it cannot run away, so it is answered in the web process.
+Both are streamed from files written once per graph version and format (`reads`), gzipped once too,
+with an ETag from their bytes and the data's Last-Modified, so a client that has them gets 304.
+Reading a graph is a scan, not a query: it cannot run away; how many run at once is bounded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from ..errors import Location, NotFound, UsageError
-from ..formats import DATASET, GRAPH, Format, find_format, written
+from ..formats import DATASET, GRAPH, Format, find_format
 from ..negotiation import choose_format
-from ..vocab import PREFIXES
-from .state import service
+from .reads import ReadFiles, input_mtime, stream
+from .state import Service, service
 
 bp = Blueprint("graphs", __name__)
 
@@ -29,20 +28,14 @@ def data() -> Response:
     if has_default == bool(names) or len(names) > 1:
         raise UsageError("ask for exactly one graph: ?default or ?graph=IRI", Location(field="graph"))
     fmt = choose_format(request.headers.get("Accept"), [GRAPH, DATASET], request.args.getlist("format"))
-    try:
-        triples = service().kg.triples(names[0] if names else None)
-    except ValueError as exc:  # pyoxigraph refuses a malformed IRI
-        raise UsageError(f"not an IRI: {exc}", Location(field="graph")) from None
-    body = written(ox.serialize(triples, format=fmt.rdf, prefixes=PREFIXES))
-    return Response(body, content_type=fmt.media_type, headers={"Vary": "Accept"})
-
-
-def dump_bytes(fmt: Format, compressed: bool) -> bytes:
-    svc = service()
-    plain = svc.cached(("dump", svc.kg.version, fmt.name), lambda: svc.kg.dump(fmt))
-    if not compressed:
-        return plain
-    return svc.cached(("dump.gz", svc.kg.version, fmt.name), lambda: gzip.compress(plain, mtime=0))
+    if names:
+        try:
+            ox.NamedNode(names[0])
+        except ValueError as exc:  # pyoxigraph refuses a malformed IRI
+            raise UsageError(f"not an IRI: {exc}", Location(field="graph")) from None
+    response = send_read(names[0] if names else None, fmt)
+    response.headers["Vary"] = "Accept, Accept-Encoding"
+    return response
 
 
 @bp.route("/dump.<ext>")
@@ -51,19 +44,51 @@ def dump(ext: str) -> Response:
     fmt = find_format(ext)
     if fmt is None or fmt.kind not in (GRAPH, DATASET) or ext not in (fmt.name, fmt.extension):
         raise NotFound(f"no dump /dump.{ext}")
-    svc = service()
-    compressed = _gzip_ok()
-    response = Response(dump_bytes(fmt, compressed), content_type=fmt.media_type)
+    response = send_read("*" if fmt.kind == DATASET else None, fmt)
     response.headers["Content-Disposition"] = f'attachment; filename="kg-service.{fmt.extension}"'
     response.headers["Vary"] = "Accept-Encoding"
+    return response
+
+
+def send_read(graph: str | None, fmt: Format) -> Response:
+    """Stream the read file of `graph` in `fmt` (gzipped when the client takes it), with a content ETag and
+    the data's Last-Modified; 304 when the client's copy is current; 503 when too many reads run."""
+    svc = service()
+    reads: ReadFiles = current_app.extensions["kg_service.reads"]
+    compressed = _gzip_ok()
+    read = reads.file(svc.kg, graph, fmt, gzipped=compressed)
+    response = Response(content_type=fmt.media_type + ("; charset=utf-8" if fmt.media_type.startswith("text/") else ""))
     if compressed:
         response.headers["Content-Encoding"] = "gzip"
-    response.set_etag(f"{svc.kg.version}-{fmt.name}{'-gz' if compressed else ''}")
-    response.last_modified = dt.datetime.fromtimestamp(svc.loaded_at, dt.UTC)  # the same header as the timestamp
+    response.set_etag(read.etag)
+    changed = last_change(svc)
+    if changed is not None:
+        response.last_modified = dt.datetime.fromtimestamp(int(changed), dt.UTC)
     response.cache_control.public = True
-    response.cache_control.max_age = 300
-    response.make_conditional(request)  # changes the response in place
+    response.cache_control.max_age = 60
+    if _not_modified(read.etag, changed):
+        response.status_code = 304
+        return response
+    response.content_length = read.size
+    client = request.remote_addr or "-"
+    reads.admit(client)
+    response.response = stream(read.path, lambda: reads.release(client))
     return response
+
+
+def last_change(svc: Service) -> float | None:
+    """When the served data last changed: the last add or update, else its newest input file."""
+    if svc.kg.version != current_app.extensions["kg_service.first_version"]:
+        return svc.loaded_at
+    return input_mtime(svc.kg, svc.settings.seeds_dir)
+
+
+def _not_modified(etag: str, changed: float | None) -> bool:
+    """RFC 9110 13.2.2: If-None-Match decides when present; otherwise If-Modified-Since."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(etag)
+    since = request.if_modified_since
+    return since is not None and changed is not None and int(changed) <= since.timestamp()
 
 
 def _gzip_ok() -> bool:

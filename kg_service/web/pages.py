@@ -20,7 +20,7 @@ bp = Blueprint("pages", __name__, static_folder="static", static_url_path="/stat
 
 HTML = "text/html; charset=utf-8"
 CLASS_SHAPES = {"Meeting": "circle", "Ruling": "square", "TradeMeasure": "triangle", "Agreement": "diamond",
-                "Visit": "hexagon", "Ceremony": "star"}
+                "Visit": "hexagon", "Ceremony": "star", "Dispute": "square", "Announcement": "circle"}
 
 
 def local_url(iri: str | None) -> str | None:

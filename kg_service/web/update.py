@@ -1,9 +1,11 @@
 """The SPARQL 1.1 Protocol update operation on ``/sparql``, refused unless updates are allowed.
 
-With ``KG_ALLOW_UPDATES`` on (a ``--data`` dataset without the union default graph), an update runs
-in-process under one lock, so updates are serialised and each sees the previous one; Oxigraph applies
-it in a transaction, so a failing update changes nothing. The result is re-read as a new graph version,
-which the query workers load on their next query: every query after a 204 sees the update.
+With ``KG_ALLOW_UPDATES`` on (a backend that allows updates, without the union default graph), an
+update runs in a fresh query worker, on that worker's own copy of the served store, within the query
+time limit, under one lock, so updates are serialised and each sees the previous one. An update that
+fails changes nothing; one that crashes the engine (no guard is complete) or runs too long costs that
+worker, never the web process. The worker hands back the result as N-Quads, which becomes the next
+version: every query after a 204 sees the update.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 from flask import Response, g, request
 
-from ..errors import Location, QueryError, ReadOnly, UsageError
-from ..formats import written
+from ..errors import Location, ReadOnly, UsageError
 from ..guard import check_structure
 from ..limits import check_length
 from ..store import KnowledgeGraph, content_version
@@ -62,9 +63,10 @@ def perform_update(update: UpdateRequest) -> Response:
     svc = service()
     require_token(svc.settings.write_token, "a SPARQL update", open_without_token=True)
     kg = svc.kg
-    if kg.data_file is None or kg.path is not None or kg.remote is not None:
-        raise ReadOnly("updates are for a dataset file served from memory (serve --data FILE --allow-updates); "
-                       "the seeds change only by adding articles", Location(field="update"))
+    if not kg.backend.allows.updates:
+        raise ReadOnly(f"updates are for a dataset file served from memory (serve --data FILE --allow-updates), "
+                       f"not {kg.backend.serves}; the seeds change only by adding articles",
+                       Location(field="update"))
     if kg.union_default_graph:
         raise ReadOnly("updates need a dataset served without the union default graph "
                        "(serve --data FILE --no-union-default-graph)", Location(field="update"))
@@ -73,21 +75,14 @@ def perform_update(update: UpdateRequest) -> Response:
     for field, iris in (("using-graph-uri", update.using), ("using-named-graph-uri", update.using_named)):
         check_iris(field, iris)  # pasted into the text below: an IRI must not be able to close its brackets
     text = with_dataset(update.text, update.using, update.using_named)
-    check_structure(text, "update")  # the update runs in this process: a parser stack overflow would end it
+    check_structure(text, "update")  # located 400s for what the engine cannot bear; the worker is the backstop
     check_update(text)
     with _lock:
         kg = svc.kg
+        data = svc.pool.update(kg.version, text, base_iri=request.base_url,
+                               timeout_s=svc.settings.query_timeout_s)
         store = ox.Store()
-        store.bulk_load(kg.store.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
-        try:
-            store.update(text, base_iri=request.base_url)
-        except SyntaxError as exc:
-            raise QueryError(f"SPARQL Update syntax error: {exc}", Location(field="update")) from None
-        except (RuntimeError, OSError) as exc:
-            raise QueryError(f"the update cannot be applied: {exc}", Location(field="update")) from None
-        # The updated copy is served as it is (no second load): its dump only names the new version.
-        version = content_version(written(store.dump(format=ox.RdfFormat.N_QUADS)))
-        updated = KnowledgeGraph(store, union_default_graph=False, version=version)
-        updated.data_file = kg.data_file
-        svc.replace_graph(updated)
+        store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
+        svc.replace_graph(KnowledgeGraph(store, union_default_graph=False, version=content_version(data),
+                                         backend=kg.backend))
     return Response(status=204)

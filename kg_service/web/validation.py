@@ -133,12 +133,9 @@ def _validate_request(context: Context) -> tuple[Report, str, str | None]:
 def add() -> tuple[Response, int]:
     svc = service()
     require_token(svc.settings.write_token, "adding an article")
-    if svc.kg.data_file is not None:
-        raise WriteDisabled("this service serves a dataset file (serve --data), not the seeds: articles are added "
-                            "to the seeds (kg-service serve without --data)")
-    if svc.kg.remote is not None or svc.kg.path is not None:
-        raise WriteDisabled("adding articles needs the graph served from memory (the default of kg-service serve); "
-                            "this service serves a persistent or remote store: use kg-service add and restart")
+    if not svc.kg.backend.allows.adds:
+        raise WriteDisabled(f"adding articles needs the seeds served from memory (the default of kg-service serve); "
+                            f"this service serves {svc.kg.backend.serves}: use kg-service add and restart")
     _limit_body()
     if request.mimetype not in FORM_TYPES:
         raise UsageError("send the article as multipart/form-data with fields mapping and text",
@@ -152,8 +149,8 @@ def add() -> tuple[Response, int]:
             context = validation.context = load_context(svc.settings)
         report, added = add_article(context, svc.settings.seeds_dir, mapping[1], mapping[0], text[1], text[0])
         build = build_dataset(svc.settings)
-        svc.replace_graph(KnowledgeGraph.from_dataset(build.dataset,
-                                                      union_default_graph=svc.kg.union_default_graph))
+        svc.replace_graph(KnowledgeGraph.from_dataset(build.dataset, union_default_graph=svc.kg.union_default_graph,
+                                                      backend=svc.kg.backend))
         validation.context = load_context(svc.settings, build)
     body = {"added": added.article_id, "graph": str(article_graph(added.article_id)),
             "files": [added.text_path.name, added.mapping_path.name], "version": svc.kg.version,

@@ -1,41 +1,54 @@
-"""A bounded pool of worker processes that run SPARQL queries and can be stopped.
+"""A bounded pool of worker processes that run SPARQL queries and updates and can be stopped.
 
 pyoxigraph cannot cancel a running query, and a thread cannot be killed, so every query runs in a
-worker process: on timeout (or when the client has gone away) the parent kills that worker and the
-next request starts a fresh one, while the other workers keep answering. Each worker loads a
-dataset once, from N-Quads bytes the parent sends the first time it needs it (or, for a persistent
-store, by opening its folder read-only, which costs neither a copy nor a load), and keeps the last
-few (so one pool can serve several graphs, as the conformance tests do). Results are serialised in
-the worker and come back as bytes, with the row cap applied there. A dataset held by a remote store
-is not loaded at all: its queries are forwarded over HTTP from the calling thread, which can give up
-on them at the time limit without killing anything.
+worker process: on timeout (or when the client has gone away) the web process kills that worker,
+while the other workers keep answering. Workers are forked by the zygote (`zygote`), which shares the
+loaded store with them, so a new worker costs a fork, not a load. Results are serialised in the
+worker and come back as bytes, with the row cap and the byte cap applied there. A dataset held by a
+remote store has no workers at all: its queries are forwarded over HTTP from the calling thread,
+which can give up on them at the time limit without killing anything.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
-import multiprocessing
+import os
+import signal
 import threading
 import time
-import traceback
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
+from multiprocessing.connection import Connection
+from typing import Any
 
 import pyoxigraph as ox
 
-from ..errors import CarriedError, ClientGone, KgError, QueryError, QueryTimeout, RemoteUnavailable
+from ..errors import (
+    CarriedError,
+    ClientGone,
+    QueryError,
+    QueryTimeout,
+    RemoteUnavailable,
+    ResultTooLarge,
+    WorkerLost,
+)
 from ..formats import Format, find_format, written
 from ..remote import N_TRIPLES, RESULTS_JSON, RemoteStore, inline_bindings, send_query
+from ..settings import Settings
 from ..store import KnowledgeGraph
+from ..update import apply_update
 from ..vocab import PREFIXES
+from . import zygote
 from .cache import ResultCache
-from .solutions import WRITERS
+from .solutions import WRITERS, count_rows
 
 log = logging.getLogger(__name__)
-KEEP_DATASETS = 4
+LIGHT_S = 0.5  # what a query may take on the light lane, which it uses only when every regular slot is busy
+WAIT_POLL_S = 0.01  # how often a waiting query looks for a free regular slot or light lane
 LOAD_TIMEOUT_S = 300.0  # loading a million quads takes tens of seconds; a query's limit does not apply
 
 
@@ -61,14 +74,56 @@ class Answer:
     seconds: float = 0.0
 
 
-def execute(store: ox.Store, job: Job) -> Answer:
-    """Run `job` on `store` and serialise at most `job.max_rows` rows (triples for a graph)."""
+def execute(store: ox.Store, job: Job, max_bytes: int = 0) -> Answer:
+    """Run `job` on `store` and serialise at most `job.max_rows` rows (triples for a graph).
+
+    SELECT results are written by the engine (bounded by `max_bytes`, 0: unbounded) and their rows
+    counted; only a result over either cap runs again, to be read row by row up to the cap."""
     started = time.monotonic()
-    # The parent's dump already holds the default graph as served (the union, when so set).
+    # The store already holds the default graph as served (the union, when so set).
     kg = KnowledgeGraph(store, union_default_graph=False, version="")
-    raw = kg.query(job.text, default_graphs=job.default_graphs, named_graphs=job.named_graphs,
-                   bindings=dict(job.bindings) or None, base_iri=job.base_iri)
+
+    def run() -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        return kg.query(job.text, default_graphs=job.default_graphs, named_graphs=job.named_graphs,
+                        bindings=dict(job.bindings) or None, base_iri=job.base_iri)
+
+    raw = run()
+    fmt = _job_format(job)
+    if isinstance(raw, ox.QuerySolutions) and fmt.name in WRITERS:
+        body = _engine_written(raw, fmt, max_bytes)
+        if body is not None:
+            rows = count_rows(body, fmt.name)
+            if rows <= job.max_rows:
+                return Answer(body, "bindings", rows, False, time.monotonic() - started)
+        raw = run()
     return _serialise(raw, job, started)
+
+
+class _Full(Exception):
+    """The engine's output passed the byte cap."""
+
+
+class _CappedOutput(io.BytesIO):
+    """A binary output that refuses to grow past `cap` bytes (0: no cap)."""
+
+    def __init__(self, cap: int):
+        super().__init__()
+        self.cap = cap
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]  # the engine writes bytes only
+        if self.cap and self.tell() + len(data) > self.cap:
+            raise _Full
+        return super().write(data)
+
+
+def _engine_written(raw: ox.QuerySolutions, fmt: Format, max_bytes: int) -> bytes | None:
+    """The whole result as the engine writes it, or None when it is larger than `max_bytes`."""
+    output = _CappedOutput(max_bytes)
+    try:
+        raw.serialize(output, format=fmt.results)
+    except _Full:
+        return None
+    return output.getvalue()
 
 
 def run_remote(remote: RemoteStore, job: Job, *, timeout_s: float) -> Answer:
@@ -128,93 +183,120 @@ def _serialise_triples(raw: Iterable[ox.Triple], job: Job, started: float) -> An
                   time.monotonic() - started)
 
 
-def serve_jobs(conn: multiprocessing.connection.Connection) -> None:
-    """The worker's loop: load datasets and run jobs until the parent closes the pipe."""
-    stores: OrderedDict[str, ox.Store] = OrderedDict()
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message[0] in ("load", "open"):
-            _, version, data = message
-            if message[0] == "open":  # a persistent store's folder: nothing to copy, nothing to load
-                store = ox.Store.read_only(data)
-            else:
-                store = ox.Store()
-                store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
-            stores[version] = store
-            while len(stores) > KEEP_DATASETS:
-                stores.popitem(last=False)
-            conn.send(("loaded", version))
-            continue
-        _, version, job = message
-        try:
-            stores.move_to_end(version)
-            conn.send(("ok", execute(stores[version], job)))
-        except KgError as exc:
-            conn.send(("error", exc.http_status, exc.kind, exc.message))
-        except Exception:  # our fault: the parent logs it and answers 500
-            conn.send(("crash", traceback.format_exc()))
+def handle(store: ox.Store, message: tuple) -> object:
+    """What a worker does with one message: run a query (``run``) or apply an update to its own copy
+    of the store and hand back the result as N-Quads (``update``; the worker is not used again)."""
+    if message[0] == "run":
+        _, _version, job, max_bytes = message
+        answer = execute(store, job, max_bytes)
+        if max_bytes and len(answer.body) > max_bytes:
+            raise ResultTooLarge(f"the result is {len(answer.body)} bytes, more than the {max_bytes} a result may "
+                                 "have here; ask for fewer rows (LIMIT) or smaller values")
+        return answer
+    _, _version, text, base_iri = message
+    return apply_update(store, text, base_iri=base_iri)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Worker:
-    process: multiprocessing.process.BaseProcess
-    conn: multiprocessing.connection.Connection
-    loaded: list[str] = field(default_factory=list)
+    """A worker as the web process sees it. It is the zygote's child, not ours, so it is signalled
+    through a pidfd (opened while it surely runs: it waits for its first message), which can never
+    reach another process that took its pid after it ended."""
+
+    pid: int
+    conn: Connection
+    versions: frozenset[str]
+    pidfd: int = -1
+    retire: bool = False  # it asked to be replaced (it holds too much memory of its own)
+
+    def __post_init__(self) -> None:
+        self.pidfd = os.pidfd_open(self.pid)
 
     def kill(self) -> None:
-        self.process.kill()
-        self.process.join(timeout=2)
+        if self.pidfd >= 0:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            os.close(self.pidfd)
+            self.pidfd = -1
         self.conn.close()
+
+    def spent(self) -> bool:
+        """Whether an idle worker must not be reused: it ended (EOF), or left a note asking to be retired."""
+        if self.conn.closed or self.retire:
+            return True
+        if not self.conn.poll(0):
+            return False
+        try:
+            self.retire = self.conn.recv() == zygote.RETIRE
+        except (EOFError, OSError):
+            return True
+        return True
 
 
 class WorkerPool:
-    """At most `size` worker processes; a request waits for a free one within its own time limit."""
+    """Query workers forked from one zygote: `size` forked at start, up to `burst` running (and kept) at once.
 
-    def __init__(self, size: int = 2, *, method: str = "forkserver", cache: ResultCache | None = None):
+    A request takes an idle worker or has a new one forked (a fork, nothing to load), so a light query
+    is not queued behind runaway ones while fewer than `burst` run. Past that, `light` more workers
+    form a light lane where a query may run `LIGHT_S`: a light query is still answered at once, and
+    one that is not light goes on waiting for a regular worker within its own time limit. A worker
+    that overran its limit is killed and simply not reused.
+    """
+
+    def __init__(self, size: int = 2, *, burst: int | None = None, light: int = 2, cache: ResultCache | None = None,
+                 memory_mb: int = 2048, max_result_bytes: int = 64 << 20, retire_mb: int = 256):
         """`cache` keeps answers per (dataset version, job); pass ``ResultCache(0)`` to keep none."""
         self.size = size
+        self.burst = max(burst or 4 * size, size)
         self.cache = cache if cache is not None else ResultCache()
-        self._ctx = multiprocessing.get_context(method)
-        if method == "forkserver":
-            self._ctx.set_forkserver_preload([__name__])
-        self._slots = threading.BoundedSemaphore(size)
+        self.memory_mb, self.max_result_bytes, self.retire_mb = memory_mb, max_result_bytes, retire_mb
+        self._slots = threading.BoundedSemaphore(self.burst)
+        self._light = threading.BoundedSemaphore(light)  # the light lane: see `_on_worker`
+        self.capacity = self.burst + light  # queries that can run at once
         self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
         self._lock = threading.Lock()
-        self._data: dict[str, bytes | Path | RemoteStore] = {}  # N-Quads, a store folder, or a remote
+        self._sources: dict[str, ox.Store | str | RemoteStore] = {}  # a loaded store, a folder, or a remote
         self._users: Counter[str] = Counter()  # apps serving each version: its data goes with the last one
+        self._zygote: tuple[int, Connection] | None = None
+        self._held: set[str] = set()  # versions the zygote holds
+        self._zygote_lock = threading.Lock()
         self.stopped = 0  # workers killed on timeout or disconnect, for /metrics
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerPool:
+        return cls(settings.query_workers, burst=settings.query_burst, memory_mb=settings.query_memory_mb,
+                   max_result_bytes=settings.max_result_bytes)
+
     def register(self, kg: KnowledgeGraph) -> None:
-        """Make `kg` available to the workers: its remote store, its folder, or its N-Quads (sent to each
-        worker once). Each call counts one user of the version until `forget`."""
+        """Make `kg` available to the workers. Each call counts one user of the version until `forget`."""
         self._users[kg.version] += 1
-        if kg.version not in self._data:
-            if kg.remote is not None:
-                self._data[kg.version] = kg.remote
-            elif kg.path is not None:
-                self._data[kg.version] = kg.path
-            else:
-                self._data[kg.version] = written(kg.store.dump(format=ox.RdfFormat.N_QUADS))
+        if kg.version not in self._sources:
+            self._sources[kg.version] = kg.backend.worker_source(kg)
 
     def forget(self, version: str) -> None:
-        """One app no longer serves `version` (it replaced its graph): drop the data with its last user,
-        so a service that takes many adds or updates does not keep every old dump."""
+        """One app no longer serves `version` (it replaced its graph): drop it with its last user, and the
+        idle workers that hold it, so a service that takes many adds or updates does not keep every copy."""
         self._users[version] -= 1
-        if self._users[version] <= 0:
-            self._data.pop(version, None)
-            del self._users[version]
+        if self._users[version] > 0:
+            return
+        del self._users[version]
+        self._sources.pop(version, None)
+        with self._zygote_lock:
+            if self._zygote is not None and version in self._held:
+                self._held.discard(version)
+                self._zygote[1].send(("forget", version))
+        with self._lock:
+            stale = [w for w in self._idle if version in w.versions]
+            self._idle = [w for w in self._idle if version not in w.versions]
+        for worker in stale:
+            worker.kill()
 
     def warm_up(self, version: str) -> None:
-        """Start every worker and load `version`, so the first queries do not pay for it."""
-        if isinstance(self._data.get(version), RemoteStore):
+        """Fork the zygote and `size` workers now (before the server's threads start), not on the first query."""
+        if isinstance(self._sources.get(version), RemoteStore):
             return
-        workers = [self._take() for _ in range(self.size - len(self._idle))]
-        sent = [worker for worker in workers if self._load(worker, version)]
-        for worker in sent:  # loads run in parallel in the workers; each acknowledges its own
-            self._await_load(worker, version)
+        workers = [self._spawn(version) for _ in range(self.size - len(self._idle))]
         with self._lock:
             self._idle.extend(workers)
 
@@ -233,86 +315,177 @@ class WorkerPool:
         return answer
 
     def _run(self, version: str, job: Job, *, timeout_s: float, gone: Callable[[], bool]) -> Answer:
-        data = self._data.get(version)
-        if isinstance(data, RemoteStore):
-            return run_remote(data, job, timeout_s=timeout_s)
-        if not self._slots.acquire(timeout=timeout_s):
-            raise QueryTimeout(f"every query worker stayed busy for {timeout_s:g} s; try again later")
-        worker = None
-        try:
-            worker = self._take()
-            if self._load(worker, version):
-                self._await_load(worker, version)
-            # The time limit is the query's: loading a new version (after an add) is not counted in it.
-            deadline = time.monotonic() + timeout_s
-            worker.conn.send(("run", version, job))
-            reply = self._wait(worker, deadline, timeout_s, gone)
-            with self._lock:
-                self._idle.append(worker)
-            worker = None
-        finally:
-            if worker is not None:
-                self.stopped += 1
-                worker.kill()
-            self._slots.release()
+        source = self._sources.get(version)
+        if isinstance(source, RemoteStore):
+            return run_remote(source, job, timeout_s=timeout_s)
+        deadline = time.monotonic() + timeout_s
+        reply = self._on_worker(version, ("run", version, job, self.max_result_bytes), deadline, timeout_s,
+                                gone, keep=True, what="query")
         return _answer(reply)
 
-    def _wait(self, worker: _Worker, deadline: float, timeout_s: float, gone: Callable[[], bool]) -> tuple:
+    def update(self, version: str, text: str, *, base_iri: str | None, timeout_s: float) -> bytes:
+        """Apply an update to a copy of dataset `version` in a fresh worker, within `timeout_s`; returns the
+        updated dataset as N-Quads. An update that crashes the engine costs that worker only."""
+        deadline = time.monotonic() + timeout_s
+        reply = self._on_worker(version, ("update", version, text, base_iri), deadline, timeout_s,
+                                lambda: False, keep=False, what="update")
+        return _answer(reply)
+
+    def _on_worker(self, version: str, message: tuple, deadline: float, timeout_s: float,
+                   gone: Callable[[], bool], *, keep: bool, what: str) -> tuple:
+        """Send `message` to a worker holding `version` and wait for its reply until `deadline`.
+
+        When every regular slot is taken (by runaway queries, say), a query tries a light lane first:
+        there it may run `LIGHT_S` at most, which a light query needs; one that runs longer is stopped
+        and waits for a regular slot like any other, within what is left of its own limit."""
+        tried_light = not keep  # updates never take the light lane
+        while not self._slots.acquire(blocking=False):
+            if not tried_light and self._light.acquire(blocking=False):
+                tried_light = True
+                try:
+                    light_deadline = min(deadline, time.monotonic() + LIGHT_S)
+                    return self._attempt(version, message, light_deadline, timeout_s, gone, keep=keep, what=what)
+                except QueryTimeout:
+                    if time.monotonic() >= deadline:
+                        raise
+                finally:
+                    self._light.release()
+            if time.monotonic() >= deadline:
+                raise QueryTimeout(f"every query worker stayed busy for {timeout_s:g} s; try again later")
+            if gone():
+                raise ClientGone("the client closed the connection while its query waited")
+            time.sleep(WAIT_POLL_S)
+        try:
+            return self._attempt(version, message, deadline, timeout_s, gone, keep=keep, what=what)
+        finally:
+            self._slots.release()
+
+    def _attempt(self, version: str, message: tuple, deadline: float, timeout_s: float,
+                 gone: Callable[[], bool], *, keep: bool, what: str) -> tuple:
+        """Run `message` on a worker (the caller holds a slot); the worker is kept for the next job or retired."""
+        worker = None
+        try:
+            for _attempt in range(2):  # a worker whose version the zygote dropped since: fork a new one
+                worker = self._take(version) if keep else self._spawn(version)
+                worker.conn.send(message)
+                reply = self._wait(worker, deadline, timeout_s, gone, what)
+                if reply[0] != "missing":
+                    break
+                self._retire(worker)
+                worker = None
+                with self._zygote_lock:
+                    self._held.discard(version)
+            evicted = None
+            with self._lock:
+                if worker is not None and keep and not worker.retire:  # the most recently used stay ready
+                    self._busy.discard(worker)
+                    self._idle.append(worker)
+                    worker = None
+                    if len(self._idle) > self.burst:  # idle workers share the graph: keeping them is cheap,
+                        evicted = self._idle.pop(0)        # forking one for every request under load is not
+            if evicted is not None:
+                evicted.kill()
+        except BaseException:
+            if worker is not None:
+                self.stopped += 1
+            raise
+        finally:
+            if worker is not None:
+                self._retire(worker)
+        return reply
+
+    def _retire(self, worker: _Worker) -> None:
+        with self._lock:
+            self._busy.discard(worker)
+        worker.kill()
+
+    def _wait(self, worker: _Worker, deadline: float, timeout_s: float, gone: Callable[[], bool],
+              what: str) -> tuple:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise QueryTimeout(f"the query ran longer than {timeout_s:g} s and was stopped")
+                raise QueryTimeout(f"the {what} ran longer than {timeout_s:g} s and was stopped")
             if worker.conn.poll(min(0.05, remaining)):
-                return worker.conn.recv()
+                try:
+                    reply = worker.conn.recv()
+                    if reply == zygote.RETIRE:  # a note left after its previous job: this one is its last
+                        worker.retire = True
+                        continue
+                    return reply
+                except (EOFError, OSError):
+                    raise WorkerLost(f"the {what} ended its worker process (it needed more than the "
+                                     f"{self.memory_mb} MiB one {what} may use, or crashed the engine); "
+                                     "nothing else was affected") from None
             if gone():
                 raise ClientGone("the client closed the connection; the query was stopped")
-            if not worker.process.is_alive():
-                raise RuntimeError(f"query worker died with exit code {worker.process.exitcode}")
 
-    def _take(self) -> _Worker:
+    def _take(self, version: str) -> _Worker:
+        """An idle worker holding `version` (the most recently used), or a new one."""
         with self._lock:
-            while self._idle:
-                worker = self._idle.pop()
-                if worker.process.is_alive():
+            for i in range(len(self._idle) - 1, -1, -1):
+                worker = self._idle[i]
+                if version in worker.versions:
+                    del self._idle[i]
+                    if worker.spent():  # ended while idle, or asked to be retired: look further
+                        worker.kill()
+                        continue
+                    self._busy.add(worker)
                     return worker
-                worker.kill()  # died while idle (killed from outside, out of memory): start a fresh one
-        parent, child = self._ctx.Pipe()
-        # typeshed's BaseContext has no Process, though every context get_context() returns has one
-        process = self._ctx.Process(  # type: ignore[attr-defined]
-            target=serve_jobs, args=(child,), daemon=True, name="kg-query-worker")
-        process.start()
-        child.close()
-        return _Worker(process, parent)
+        return self._spawn(version)
 
-    def _load(self, worker: _Worker, version: str) -> bool:
-        """Send `version` to the worker unless it has it; True when it was sent (an ack will follow)."""
-        # Mirrors the worker's least-recently-used list: a load or a run moves `version` to the end.
-        sent = version not in worker.loaded
-        if not sent:
-            worker.loaded.remove(version)
-        elif isinstance(self._data[version], Path):
-            worker.conn.send(("open", version, str(self._data[version])))
-        else:
-            worker.conn.send(("load", version, self._data[version]))
-        worker.loaded = (worker.loaded + [version])[-KEEP_DATASETS:]
-        return sent
+    def _spawn(self, version: str) -> _Worker:
+        with self._zygote_lock:
+            source = self._sources[version]
+            if self._zygote is None or (version not in self._held and isinstance(source, ox.Store)):
+                # A version made in this process after the zygote was forked (an update, an add): a new
+                # zygote forked now shares it too, and builds nothing. Workers of the old one run on.
+                self._stop_zygote()
+                local = {v: s for v, s in self._sources.items() if not isinstance(s, RemoteStore)}
+                self._zygote = zygote.start(OrderedDict(local), handle, self.memory_mb, self.retire_mb)
+                self._held = set(local)
+            pid, control = self._zygote
+            if version not in self._held:
+                self._load(control, version)
+            worker_pid, conn = zygote.spawn(control, pid)
+            worker = _Worker(worker_pid, conn, frozenset(self._held))
+        with self._lock:
+            self._busy.add(worker)
+        return worker
 
-    def _await_load(self, worker: _Worker, version: str) -> None:
-        """Wait (bounded) for the worker to say it holds `version`."""
-        if not worker.conn.poll(LOAD_TIMEOUT_S):
-            raise QueryTimeout(f"a query worker took more than {LOAD_TIMEOUT_S:g} s to load the graph; try again")
-        reply = worker.conn.recv()
-        if reply != ("loaded", version):
-            raise RuntimeError(f"query worker answered {reply[0]!r} to a load")
+    def _load(self, control: Connection, version: str) -> None:
+        """Have the zygote hold `version`, a store folder registered after it was forked; caller holds the lock."""
+        control.send(("load", version, self._sources[version]))
+        if not control.poll(LOAD_TIMEOUT_S):
+            raise QueryTimeout(f"the query workers took more than {LOAD_TIMEOUT_S:g} s to open the graph")
+        _, _version, held = control.recv()
+        self._held = set(held)
+
+    def _stop_zygote(self) -> None:
+        """End the zygote (caller holds the lock); its workers are not its to stop."""
+        if self._zygote is None:
+            return
+        pid, control = self._zygote
+        self._zygote, self._held = None, set()
+        control.close()
+        with contextlib.suppress(ChildProcessError, ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+            for _ in range(20):  # reaped when the kernel has freed it; a stop does not wait longer
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    break
+                time.sleep(0.01)
 
     def close(self) -> None:
+        """Stop every worker, busy or idle, and the zygote."""
         with self._lock:
-            idle, self._idle = self._idle, []
-        for worker in idle:
+            workers = self._idle + list(self._busy)
+            self._idle, self._busy = [], set()
+        for worker in workers:
             worker.kill()
+        with self._zygote_lock:
+            self._stop_zygote()
 
 
-def _answer(reply: tuple) -> Answer:
+def _answer(reply: tuple) -> Any:  # noqa: ANN401 - an Answer for a query, N-Quads bytes for an update
     if reply[0] == "ok":
         return reply[1]
     if reply[0] == "error":
