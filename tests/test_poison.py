@@ -417,3 +417,18 @@ def test_the_article_page_reads_only_a_text_file_name_matched_in_full(settings: 
     assert _read_text(settings.seeds_dir, ox.Literal(name))
     for poisoned in (name.replace(".txt", "\n.txt"), name + "\n", "../" + name, "/etc/hostname.txt"):
         assert _read_text(settings.seeds_dir, ox.Literal(poisoned)) is None
+
+
+def test_an_http_add_over_a_damaged_journal_is_503_and_deletes_nothing(writable, seeds_copy: Path,  # noqa: ANN001
+                                                                        tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    (seeds_copy / JOURNAL).write_text(json.dumps({"text": "../victim.txt", "mapping": "../victim.yaml"}))
+    before = snapshot(seeds_copy)
+    response = writable.post("/articles", headers={"Authorization": f"Bearer {TOKEN}"},
+                             content_type="multipart/form-data",
+                             data={"mapping": (io.BytesIO(T01.read_bytes()), T01.name),
+                                   "text": (io.BytesIO(T01.with_suffix(".txt").read_bytes()),
+                                            "t01_export_controls_2019.txt")})
+    assert response.status_code == 503 and response.get_json()["error"] == "damaged-seeds"
+    assert snapshot(seeds_copy) == before and victim.read_text(encoding="utf-8") == "keep me"
