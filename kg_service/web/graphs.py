@@ -12,7 +12,7 @@ import datetime as dt
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
-from ..errors import Location, NotFound, UsageError
+from ..errors import Busy, Location, NotFound, UsageError
 from ..formats import DATASET, GRAPH, Format, find_format
 from ..negotiation import choose_format
 from .reads import ReadFiles, input_mtime, stream
@@ -56,7 +56,14 @@ def send_read(graph: str | None, fmt: Format) -> Response:
     svc = service()
     reads: ReadFiles = current_app.extensions["kg_service.reads"]
     compressed = _gzip_ok()
-    read = reads.file(svc.kg, graph, fmt, gzipped=compressed)
+    for attempt in range(2):  # a newer version may drop this file between finding and opening it: once more
+        read = reads.file(svc.kg, graph, fmt, gzipped=compressed)
+        try:
+            data = read.path.open("rb")
+            break
+        except FileNotFoundError:
+            if attempt:
+                raise
     response = Response(content_type=fmt.media_type + ("; charset=utf-8" if fmt.media_type.startswith("text/") else ""))
     if compressed:
         response.headers["Content-Encoding"] = "gzip"
@@ -67,12 +74,17 @@ def send_read(graph: str | None, fmt: Format) -> Response:
     response.cache_control.public = True
     response.cache_control.max_age = 60
     if _not_modified(read.etag, changed):
+        data.close()
         response.status_code = 304
         return response
     response.content_length = read.size
     client = request.remote_addr or "-"
-    reads.admit(client)
-    response.response = stream(read.path, lambda: reads.release(client))
+    try:
+        reads.admit(client)
+    except Busy:
+        data.close()
+        raise
+    response.response = stream(data, lambda: reads.release(client))
     return response
 
 

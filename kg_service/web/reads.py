@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import pyoxigraph as ox
 
@@ -119,21 +120,23 @@ class stream:  # noqa: N801 - used as a function returning a WSGI iterable
     """A file as a WSGI iterable in chunks; `done` runs once when the server closes it (a finished, failed
     or dropped response, or a HEAD that never reads it) or when it is garbage-collected unclosed."""
 
-    def __init__(self, path: Path, done: Callable[[], None], chunk: int = 1 << 16):
-        self.path, self.chunk, self._done = path, chunk, done
+    def __init__(self, data: BinaryIO, done: Callable[[], None], chunk: int = 1 << 16):
+        # Opened by the caller before the response leaves the view: a newer version may delete the file
+        # meanwhile (`_drop_other_versions`), and an open file stays readable after its name is gone.
+        self.data, self.chunk, self._done = data, chunk, done
         self._finished = False
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            with self.path.open("rb") as data:
-                while block := data.read(self.chunk):
-                    yield block
+            while block := self.data.read(self.chunk):
+                yield block
         finally:
             self.close()
 
     def close(self) -> None:
         if not self._finished:
             self._finished = True
+            self.data.close()
             self._done()
 
     def __del__(self) -> None:
