@@ -376,15 +376,15 @@ def test_every_graph_the_service_exports_validates_clean_with_the_cli(client, bu
     dumps) validates with `kg-service validate`, and the report says which context it used."""
     from kg_service.vocab import article_graph
 
-    exports = {"dump.trig": client.get("/dump.trig"), "dump.nq": client.get("/dump.nq")}
+    exports = {"dump.trig": ("/dump.trig", {}), "dump.nq": ("/dump.nq", {})}
     for compiled in built.articles:
-        iri = str(article_graph(compiled.article_id))
-        exports[f"{compiled.article_id}.ttl"] = client.get("/data", query_string={"graph": iri},
-                                                           headers={"Accept": "text/turtle"})
-    for name, response in exports.items():
+        exports[f"{compiled.article_id}.ttl"] = ("/data", {"graph": str(article_graph(compiled.article_id))})
+    for name, (route, query) in exports.items():
+        response = client.get(route, query_string=query, headers={"Accept": "text/turtle"})
         assert response.status_code == 200, name
         path = tmp_path / name
         path.write_bytes(response.get_data())
+        response.close()  # a large read holds a slot until it is closed
         result = CliRunner().invoke(cli, ["validate", str(path)])
         assert result.exit_code == 0, f"{name}: {result.output}"
         assert "Validated in the context of the served dataset's graph:meta" in result.output
