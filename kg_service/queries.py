@@ -69,6 +69,9 @@ def typed_term(param: Param, value: str) -> ox.NamedNode | ox.Literal:
     'http://www.w3.org/2001/XMLSchema#gYearMonth'
     >>> typed_term(Param("who", "iri", None, ""), "id:person/park-jin").value
     'https://w3id.org/kg-service/id/person/park-jin'
+    >>> typed_term(Param("who", "iri", None, ""), "<http://example.org/x\\n>")
+    Traceback (most recent call last):
+    kg_service.errors.UsageError: who: '<http://example.org/x\\n>' is not an IRI
     >>> typed_term(Param("n", "integer", None, ""), "ten")
     Traceback (most recent call last):
     kg_service.errors.UsageError: n: 'ten' is not an integer
@@ -79,7 +82,7 @@ def typed_term(param: Param, value: str) -> ox.NamedNode | ox.Literal:
         prefix, sep, local = iri.partition(":")
         if sep and prefix in PREFIXES:
             iri = PREFIXES[prefix] + local
-        if not re.match(r"^[a-z][a-z0-9+.-]*:[^\s<>\"{}|\\^`]*$", iri, re.I):
+        if not re.fullmatch(r"[a-z][a-z0-9+.-]*:[^\s<>\"{}|\\^`]*", iri, re.I):  # in full: `$` passes a final newline
             raise UsageError(f"{value!r} is not an IRI", Location(field=param.name))
         return ox.NamedNode(iri)
     if param.type == "date":
