@@ -108,6 +108,7 @@ def dump(fmt: str, output: Path | None) -> None:
     import shutil
     import tempfile
 
+    from .progress import progress
     from .web.reads import ReadFiles
 
     if output is not None and not output.parent.is_dir():  # checked before the build, not after it
@@ -117,7 +118,9 @@ def dump(fmt: str, output: Path | None) -> None:
     assert table is not None  # click.Choice offers only names from the table
     with tempfile.TemporaryDirectory(prefix="kg-service-dump-") as folder:
         # Written as the server writes /dump.EXT (canonical order), so both give the same bytes.
-        read = ReadFiles(Path(folder)).file(kg, "*" if table.kind == DATASET else None, table)
+        with progress("Serialising", total=1, unit="dump") as step:
+            read = ReadFiles(Path(folder)).file(kg, "*" if table.kind == DATASET else None, table)
+            step()
         if output is None:
             with read.path.open("rb") as data:
                 shutil.copyfileobj(data, sys.stdout.buffer)

@@ -7,6 +7,7 @@ waits (bounded) until ``/healthz`` answers, for tests that need real HTTP and re
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -14,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -83,7 +85,8 @@ def start_server(app: Flask) -> tuple[LiveServer, object, threading.Thread]:
     """Start waitress for `app` on a free port and wait until it answers /healthz (at most 20 s)."""
     from waitress.server import create_server
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=8, channel_request_lookahead=5)
+    server = create_server(app, host="127.0.0.1", port=0, threads=8, channel_request_lookahead=5,
+                           server_name="127.0.0.1")  # as `serve` names its address (generated URLs)
     thread = threading.Thread(target=server.run, daemon=True, name="live-server")
     thread.start()
     live = LiveServer(f"http://127.0.0.1:{server.effective_port}")
@@ -207,3 +210,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]
                             env={"KG_QUERY_TIMEOUT_S": str(TEST_TIMEOUT_S), "KG_QUERY_WORKERS": "3"})
     yield service
     service.stop()
+
+
+def served_file(data: bytes, name: str = "data.nq") -> Path:
+    """`data` written to a file that stays for the whole test session: a graph served from a file
+    (`serve --data`) reads it again for dumps, so the file must outlive the app, as it does in `serve`."""
+    folder = Path(tempfile.mkdtemp(prefix="kg-served-file-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / name
+    path.write_bytes(data)
+    return path

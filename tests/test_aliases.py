@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import tempfile
 import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from conftest import LiveServer, start_server, stop_server
+from conftest import LiveServer, served_file, start_server, stop_server
 from flask.testing import FlaskClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore, SPARQLUpdateStore
@@ -45,10 +43,7 @@ def request(server: LiveServer, method: str, path: str, body: bytes | None = Non
 def make_app(pool, *, allow: bool, token: str = "", dataset_name: str = "ds"):  # noqa: ANN001, ANN201
     settings = Settings.from_env({}, allow_updates=allow, write_token=token, query_timeout_s=5.0,
                                  dataset_name=dataset_name)
-    with tempfile.TemporaryDirectory() as folder:
-        data = Path(folder) / "data.nq"
-        data.write_bytes(DATA)
-        kg = KnowledgeGraph.from_file(data, union_default_graph=False)
+    kg = KnowledgeGraph.from_file(served_file(DATA), union_default_graph=False)
     return create_app(settings, kg, pool=pool)
 
 

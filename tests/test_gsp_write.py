@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import tempfile
 import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from conftest import LiveServer, start_server, stop_server
+from conftest import LiveServer, served_file, start_server, stop_server
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,10 +31,7 @@ ARTICLE = "https://w3id.org/kg-service/graph/article/002_0de9fc94b8e59320"
 def make_app(pool, *, allow: bool = True, token: str = TOKEN, max_upload_bytes: int = 2_000_000) -> Flask:  # noqa: ANN001
     settings = Settings.from_env({}, allow_updates=allow, write_token=token, query_timeout_s=5.0,
                                  max_upload_bytes=max_upload_bytes)
-    with tempfile.TemporaryDirectory() as folder:
-        data = Path(folder) / "data.nq"
-        data.write_bytes(DATA)
-        kg = KnowledgeGraph.from_file(data, union_default_graph=False)
+    kg = KnowledgeGraph.from_file(served_file(DATA), union_default_graph=False)
     app = create_app(settings, kg, pool=pool)
     app.config["TESTING"] = True
     return app

@@ -3,13 +3,11 @@ dataset options as USING clauses, nothing fetched, and a write token honoured wh
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from conftest import served_file
 from flask.testing import FlaskClient
 
 from kg_service.settings import Settings
@@ -25,12 +23,7 @@ ASK_NEW = "ASK { GRAPH <http://ex/new> { <http://ex/a> a <http://ex/Thing> } }"
 def make_client(pool, *, allow: bool = True, token: str = "", union: bool = False) -> FlaskClient:  # noqa: ANN001
     """An app serving a dataset file (as `serve --data` does), with updates allowed or not."""
     settings = Settings.from_env({}, allow_updates=allow, write_token=token, query_timeout_s=5.0)
-    # The served file stays in place as long as the app: dumps of the loaded version are read from it.
-    folder = tempfile.mkdtemp(prefix="kg-update-test-")
-    atexit.register(shutil.rmtree, folder, True)
-    data = Path(folder) / "data.nq"
-    data.write_bytes(DATA)
-    kg = KnowledgeGraph.from_file(data, union_default_graph=union)
+    kg = KnowledgeGraph.from_file(served_file(DATA), union_default_graph=union)
     return create_app(settings, kg, pool=pool).test_client()
 
 
