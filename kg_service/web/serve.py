@@ -14,7 +14,9 @@ has gone away, so its query is stopped at once instead of at the time limit.
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import threading
 from pathlib import Path
 from types import FrameType
 
@@ -61,6 +63,15 @@ class Stop(BaseException):
     5 s for busy threads, where a stop must take well under a second."""
 
 
+STOP_BACKSTOP_S = 3.0
+
+
+def _exit_now() -> None:
+    log.error("stopping took over %.0f s: exiting without waiting further", STOP_BACKSTOP_S)
+    logging.shutdown()
+    os._exit(1)
+
+
 def _stop(signum: int, _frame: FrameType | None) -> None:
     raise Stop(signal.Signals(signum).name)
 
@@ -87,6 +98,11 @@ def run_server(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
     except Stop as stop:
         log.info("%s: stopping", stop)
     finally:
+        # A backstop, not the way out: if stopping the workers ever hangs (a lock held where the signal
+        # landed), the process still ends within seconds instead of ignoring the signal.
+        backstop = threading.Timer(STOP_BACKSTOP_S, _exit_now)
+        backstop.daemon = True
+        backstop.start()
         server.close()  # no new connections from here on
         # Then the workers: a thread waiting on one is released at once, and nothing outlives the server.
         app.extensions["kg_service"].pool.close()
