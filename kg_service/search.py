@@ -6,12 +6,16 @@ file or a remote store) into plain dataclasses; `find` answers a search over tha
 `match_events` ranks the known events a new report most probably is — the draft (draft.py) and
 ``kg-service find`` / ``GET /search`` share this code, so a search and a draft agree.
 
-Dates are read through `resolved_dates` only: an editorial correction of the date (graph
-``graph:corrections``) wins over what the articles say, then the most precise date stated.
+Dates are read through `resolved_dates` only: the best-known dates of the resolved layer (the default
+graph, resolve.py: a correction's date first, then the most precise date the articles agree on), and
+where a dataset has no resolved layer, the most precise date an article states. Everything else about
+an event (label, status, sides, place) is read from the resolved layer too; the article graphs give
+only `stated_dates`, what the articles say.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +26,7 @@ from rapidfuzz import fuzz
 from .dates import Span
 from .errors import Location, UsageError
 from .mapping import is_date_text
-from .vocab import CORRECTION_GRAPH, DKG, ID
+from .vocab import DEFAULT_GRAPHS, DKG, ID, RESOLVED_GRAPH
 
 EVENT_CLASSES = ("Meeting", "Ruling", "TradeMeasure", "Agreement", "Visit", "Ceremony")
 ENTITY_KINDS = ("person", "state", "org", "group", "place", "issue", "gathering")
@@ -31,15 +35,24 @@ SIDE_PROPERTIES = {"participant": "participants", "party": "parties", "imposedBy
                    "targets": "targets", "court": "court", "defendant": "defendants", "plaintiff": "plaintiffs"}
 _PREFIX = ("PREFIX dkg: <" + str(DKG._NS) + "> PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
            "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>\n")
-_EVENTS = _PREFIX + """SELECT DISTINCT ?e ?cls ?p ?o WHERE {
+# Rows without ?g are the default graph (with a resolved layer: what is known); the others name their graph.
+_EVENTS = _PREFIX + """SELECT DISTINCT ?e ?cls ?p ?o ?g WHERE {
   { ?e rdf:type ?cls . ?e ?p ?o } UNION { GRAPH ?g { ?e rdf:type ?cls . ?e ?p ?o } }
   VALUES ?cls { """ + " ".join(f"dkg:{c}" for c in EVENT_CLASSES) + " } }"
 _NAMES = _PREFIX + """SELECT DISTINCT ?x ?p ?name WHERE {
   VALUES ?p { skos:prefLabel skos:altLabel dkg:country }
   { ?x ?p ?name } UNION { GRAPH ?g { ?x ?p ?name } }
 }"""
-_CORRECTED_DATES = _PREFIX + "SELECT ?subject ?value WHERE { GRAPH <" + str(CORRECTION_GRAPH) + """> {
-  ?c dkg:correctionSubject ?subject ; dkg:correctedProperty dkg:date ; dkg:correctValue ?value } }"""
+_DATE_PROPERTIES = {"date": "date", "earliestDate": "earliest", "latestDate": "latest"}
+# The resolved layer's dates, read from the default graph and from graph:resolved by name (a dump served
+# without a materialised default graph still has it), with the rank that says whether a correction set them.
+_KNOWN_DATES = _PREFIX + """SELECT DISTINCT ?e ?p ?value ?rank WHERE {
+  VALUES ?p { dkg:date dkg:earliestDate dkg:latestDate }
+  { ?e ?p ?value OPTIONAL { ?e dkg:resolution ?r . ?r rdf:predicate ?p ; rdf:object ?value ; dkg:rank ?rank } }
+  UNION { GRAPH <""" + str(RESOLVED_GRAPH) + """> {
+    ?e ?p ?value OPTIONAL { ?e dkg:resolution ?r . ?r rdf:predicate ?p ; rdf:object ?value ; dkg:rank ?rank } } }
+}"""
+_KNOWN_GRAPHS = frozenset(str(g) for g in DEFAULT_GRAPHS)
 
 
 @dataclass
@@ -55,14 +68,17 @@ class Entity:
 
 @dataclass
 class Event:
-    """A known event as the whole graph knows it: `date` is the resolved one (corrections first)."""
+    """A known event as the graph knows it: `date` is the resolved one (corrections first); an event known
+    only to lie between two dates has `earliest` and `latest` instead (either alone bounds it on one side)."""
 
     key: str
     cls: str
     label: str = ""
     date: str | None = None
-    stated_dates: set[str] = field(default_factory=set)
+    stated_dates: set[str] = field(default_factory=set)  # what the article graphs say
     corrected: bool = False
+    earliest: str | None = None
+    latest: str | None = None
     sides: dict[str, set[str]] = field(default_factory=dict)  # mapping field -> entity keys
     place: str | None = None
     status: str | None = None  # held, planned, expected, not-held
@@ -70,7 +86,23 @@ class Event:
 
     @property
     def span(self) -> Span | None:
-        return Span.of(self.date) if self.date else None
+        """The days the event may fall on: its date, else its earliest and latest dates when it has both."""
+        if self.date:
+            return Span.of(self.date)
+        if self.earliest and self.latest:
+            return Span(Span.of(self.earliest).earliest, Span.of(self.latest).latest)
+        return None
+
+    @property
+    def when(self) -> str | None:
+        """The resolved date as text: the date, or "EARLIEST/LATEST" for an event known between two dates."""
+        return self.date or (f"{self.earliest}/{self.latest}" if self.earliest and self.latest else None)
+
+    def excludes(self, span: Span) -> bool:
+        """Whether a one-sided bound rules the days of `span` out (a day apart is allowed: time zones)."""
+        day = dt.timedelta(days=1)
+        return bool(self.earliest and span.latest < Span.of(self.earliest).earliest - day
+                    or self.latest and span.earliest > Span.of(self.latest).latest + day)
 
     def who(self) -> set[str]:
         return set().union(*self.sides.values()) if self.sides else set()
@@ -123,16 +155,36 @@ def normalise(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", anyascii(text).lower()))
 
 
-def resolved_dates(kg: Any) -> dict[str, str]:
-    """Event key -> the date an editorial correction establishes (the one place dates are resolved).
+@dataclass
+class KnownDates:
+    """The best-known dates of one event, as the resolved layer gives them."""
 
-    Another branch adds a resolved default graph; switching to it changes only this function."""
-    found: dict[str, str] = {}
-    for row in kg.query(_CORRECTED_DATES):
-        key = key_of(row["subject"].value)
-        if key and key[0] == "event" and is_date_text(row["value"].value):
-            found[key[1]] = row["value"].value
+    date: set[str] = field(default_factory=set)
+    earliest: set[str] = field(default_factory=set)
+    latest: set[str] = field(default_factory=set)
+    corrected: bool = False  # the date rests on an editorial correction (dkg:rank dkg:Corrected)
+
+
+def resolved_dates(kg: Any) -> dict[str, KnownDates]:
+    """Event key -> its best-known dates (dkg:date, dkg:earliestDate, dkg:latestDate) in the resolved layer:
+    the one place dates are resolved. resolve.py has applied the corrections already; a dataset without
+    a resolved layer whose default graph is the union of its graphs may give several values here."""
+    found: dict[str, KnownDates] = {}
+    for row in kg.query(_KNOWN_DATES):
+        key, value = key_of(row["e"].value), row["value"].value
+        if key is None or key[0] != "event" or not is_date_text(value):
+            continue
+        known = found.setdefault(key[1], KnownDates())
+        getattr(known, _DATE_PROPERTIES[row["p"].value.rpartition("#")[2]]).add(value)
+        rank = row["rank"]
+        if rank is not None and rank.value == str(DKG.Corrected) and row["p"].value == str(DKG.date):
+            known.corrected = True
     return found
+
+
+def _best(dates: set[str]) -> str | None:
+    """The most precise of several dates, the earliest on a tie (one date is simply itself)."""
+    return sorted(dates, key=lambda d: (-len(d), d))[0] if dates else None
 
 
 def load_index(kg: Any) -> Index:
@@ -150,27 +202,40 @@ def load_index(kg: Any) -> Index:
         entity.spellings.add(value)
         if predicate.endswith("prefLabel"):
             entity.name = value
-    events: dict[str, Event] = {}
+    known: dict[str, list[tuple[str, str]]] = {}  # from the default graph and the resolved layer
+    claimed: dict[str, list[tuple[str, str]]] = {}  # from the article (and other named) graphs
+    classes: dict[str, str] = {}
     for row in kg.query(_EVENTS):
         found = key_of(row["e"].value)
         if found is None or found[0] != "event":
             continue
-        event = events.setdefault(found[1], Event(found[1], row["cls"].value.rpartition("#")[2]))
-        _add_property(event, row["p"].value.rpartition("#")[2], row["o"].value)
-    corrected = resolved_dates(kg)
+        graph = row["g"]
+        into = known if graph is None or graph.value in _KNOWN_GRAPHS else claimed
+        into.setdefault(found[1], []).append((row["p"].value.rpartition("#")[2], row["o"].value))
+        if into is known or found[1] not in classes:  # the resolved class over an article's
+            classes[found[1]] = row["cls"].value.rpartition("#")[2]
+    events: dict[str, Event] = {}
+    for key in sorted(classes):
+        event = events[key] = Event(key, classes[key])
+        for name, value in known.get(key) or claimed.get(key, []):  # the articles only where nothing is resolved
+            _add_property(event, name, value)
+        # What the articles say (of an event only a correction adds: nothing); data without named graphs says it all.
+        said = claimed.get(key, []) if claimed else known.get(key, [])
+        event.stated_dates = {v for n, v in said if n == "date" and is_date_text(v)}
+    dates = resolved_dates(kg)
     for event in events.values():
-        if event.key in corrected:
-            event.date, event.corrected = corrected[event.key], True
-        elif event.stated_dates:  # the most precise date any article states, the earliest on a tie
-            event.date = sorted(event.stated_dates, key=lambda d: (-len(d), d))[0]
+        if event.key in dates:
+            best = dates[event.key]
+            event.date, event.corrected = _best(best.date), best.corrected
+            event.earliest, event.latest = min(best.earliest, default=None), max(best.latest, default=None)
+        elif event.key not in known:  # no resolved layer: the most precise date any article states
+            event.date = _best(event.stated_dates)
     return Index(events, entities, getattr(kg, "version", ""))
 
 
 def _add_property(event: Event, name: str, value: str) -> None:
     if name == "label":
         event.label = event.label or value
-    elif name == "date" and is_date_text(value):
-        event.stated_dates.add(value)
     elif name in ("announcedDate", "effectiveDate") and is_date_text(value):
         event.other_dates.add(value)
     elif name == "status":
@@ -261,14 +326,14 @@ def _event_hit(index: Index, event: Event, query: str, cls: str | None, low: Spa
         if span.latest < start or span.earliest > stop:
             return None
         if not (start <= span.earliest and span.latest <= stop):
-            why.append(f"dated only {event.date}: may fall outside the range")
+            why.append(f"dated only {event.when}: may fall outside the range")
     names = [index.entities[k].name for k in event.who() if k in index.entities]
     score = _text_score(query, [event.label, event.key.replace("-", " "), *names])
     if score < _THRESHOLD:
         return None
     if event.corrected:
         why.append(f"date {event.date} from an editorial correction")
-    return Hit("event", event.key, event.label, score, event.cls, event.date, why)
+    return Hit("event", event.key, event.label, score, event.cls, event.when, why)
 
 
 def _gap(one: Span, other: Span) -> int:
@@ -295,17 +360,24 @@ class Probe:
 def match_events(index: Index, probe: Probe, *, limit: int = 3) -> list[tuple[float, Event, list[str]]]:
     """Known events the probe most probably is, best first, each with a score and its reasons.
 
-    Same class is required; dates must overlap (a day apart is allowed: time zones); then shared
-    people weigh most, then shared parties and the place. A match needs a shared date or person."""
+    Same class is required; dates must overlap (a day apart is allowed: time zones; an event known only
+    between two dates overlaps their span, and a one-sided bound rules out what lies beyond it); then
+    shared people weigh most, then shared parties and the place. A match needs a shared date or person,
+    but a dated report never matches a known event of unknown date on its people alone: the same people
+    meet again and again, and nothing says which of their meetings the undated one was (Kishida's 2014
+    proposal of talks with Yun is not their 2016 phone call)."""
     found = []
     span = Span.of(probe.date) if probe.date else None
     for event in index.events.values():
         if event.cls != probe.cls or "not-held" in (event.status, probe.status) and event.status != probe.status:
             continue  # a summit that was not held is not the one that was
         score, why, anchored = 1.0, [f"same class {event.cls}"], False
-        if span and event.date:
+        if span:
+            known = _known_spans(event)
+            if not known or event.excludes(span):
+                continue  # an undated known event is not told apart from other meetings of its people
             # A measure announced on one day and in force on another is one event: any of its dates will do.
-            gap, date = min((_gap(span, Span.of(d)), d) for d in {event.date, *event.other_dates})
+            gap, date = min((_gap(span, s), d) for d, s in known.items())
             if gap > 1:
                 continue
             exact = date == probe.date
@@ -329,3 +401,11 @@ def match_events(index: Index, probe: Probe, *, limit: int = 3) -> list[tuple[fl
             found.append((score, event, why))
     found.sort(key=lambda m: (-m[0], m[1].key))
     return found[:limit]
+
+
+def _known_spans(event: Event) -> dict[str, Span]:
+    """The event's resolved date (or span between two dates) and a measure's announced and effective dates."""
+    spans = {d: Span.of(d) for d in sorted(event.other_dates)}
+    if event.span is not None and event.when:
+        spans[event.when] = event.span
+    return spans

@@ -29,7 +29,7 @@ def keys(hits) -> list[str]:  # noqa: ANN001 - list[Hit]
 def test_index_resolves_dates_with_corrections_first(index: Index) -> None:
     controls = index.events["2019-07-japan-export-controls"]
     assert controls.stated_dates == {"2019", "2019-07"}  # what the articles say
-    assert (controls.date, controls.corrected) == ("2019-07-01", True)  # what graph:corrections establishes
+    assert (controls.date, controls.corrected) == ("2019-07-01", True)  # what the resolved layer holds (corrected)
     munich = index.events["2023-02-18-park-hayashi-talks-munich"]
     assert (munich.date, munich.corrected) == ("2023-02-18", False)
     assert munich.sides["participants"] == {"park-jin", "yoshimasa-hayashi"}
@@ -47,10 +47,46 @@ def test_find_by_spelling_alias_and_misspelling(index: Index) -> None:
 def test_find_by_date_range_uses_resolved_dates(index: Index) -> None:
     july = keys(find(index, cls="TradeMeasure", date_from="2019-07-01", date_to="2019-07-31"))
     assert july == ["2019-07-japan-export-controls"]
-    assert find(index, cls="TradeMeasure", date_from="2019-08") == []
+    # From August 2019: the white-list removal a correction adds (2 August), not the July controls.
+    assert keys(find(index, cls="TradeMeasure", date_from="2019-08")) == ["2019-08-28-japan-white-list-removal"]
     # The 2015 agreement is stated as "2015" but corrected to 2015-12-28: it is in December, not June.
     assert "2015-12-28-comfort-women-agreement" in keys(find(index, date_from="2015-12", date_to="2015-12"))
     assert "2015-12-28-comfort-women-agreement" not in keys(find(index, date_from="2015-06", date_to="2015-06"))
+
+
+def test_index_reads_the_resolved_layer_not_the_article_claims(index: Index) -> None:
+    # Added by a correction: known only to the resolved layer, its date and sides the correction's.
+    removal = index.events["2019-08-28-japan-white-list-removal"]
+    assert (removal.date, removal.corrected, removal.stated_dates) == ("2019-08-02", True, set())
+    assert removal.other_dates == {"2019-08-02", "2019-08-28"}
+    # The article says "planned" with Kishida alone; the corrections say who: the resolved participants.
+    dialogue = index.events["2014-proposed-kishida-yun-foreign-ministers-dialogue"]
+    assert dialogue.sides["participants"] == {"fumio-kishida", "yun-byung-se"} and dialogue.date is None
+    # Stated as October 2018 at the earliest, dated 2018-11-29 by a correction: the date wins.
+    later = index.events["2018-later-forced-labour-rulings"]
+    assert (later.date, later.corrected, later.earliest) == ("2018-11-29", True, "2018-10")
+
+
+def test_an_event_known_between_two_dates_is_found_and_matched_in_that_span(index: Index) -> None:
+    talks = index.events["2014-02-18-ihara-cho-talks-seoul"]
+    assert talks.date is None and (talks.earliest, talks.latest) == ("2014-02-17", "2014-02-18")
+    hits = {h.key: h for h in find(index, cls="Meeting", date_from="2014-02-18", date_to="2014-02-18")}
+    assert hits["2014-02-18-ihara-cho-talks-seoul"].date == "2014-02-17/2014-02-18"
+    assert "may fall outside the range" in hits["2014-02-18-ihara-cho-talks-seoul"].why[0]
+    assert "2014-02-18-ihara-cho-talks-seoul" not in keys(find(index, cls="Meeting", date_from="2014-03"))
+    people = set(talks.sides.get("participants", set()))
+    inside = match_events(index, Probe("Meeting", "2014-02-17", "held", people, {"japan", "south-korea"}), limit=5)
+    assert "2014-02-18-ihara-cho-talks-seoul" in [m[1].key for m in inside]
+    outside = match_events(index, Probe("Meeting", "2014-03-10", "held", people, {"japan", "south-korea"}), limit=5)
+    assert "2014-02-18-ihara-cho-talks-seoul" not in [m[1].key for m in outside]
+
+
+def test_a_dated_report_does_not_match_an_undated_event_on_people_alone(index: Index) -> None:
+    kishida_yun = {"fumio-kishida", "yun-byung-se"}
+    call = match_events(index, Probe("Meeting", "2016-01-06", "held", kishida_yun, {"japan", "south-korea"}))
+    assert "2014-proposed-kishida-yun-foreign-ministers-dialogue" not in [m[1].key for m in call]
+    undated = match_events(index, Probe("Meeting", None, "held", kishida_yun, {"japan", "south-korea"}), limit=10)
+    assert "2014-proposed-kishida-yun-foreign-ministers-dialogue" in [m[1].key for m in undated]
 
 
 def test_year_precision_overlaps_a_month_and_says_so(index: Index) -> None:
