@@ -47,6 +47,8 @@ class Engine:
     setup: tuple[str, ...] = ()  # queries run there before a push
     whole_put: bool = True  # may take the whole dataset in one PUT of N-Quads (tried, then graph by graph)
     owns_server: bool = True  # every graph on the server is ours: graphs we do not have are deleted
+    # keeps an xsd:duration as its number of seconds and sends that back, not the ISO 8601 form it was given
+    numeric_durations: bool = False
 
     def store_for(self, authenticated: bool) -> str:
         return self.auth_store_path if authenticated and self.auth_store_path else self.store_path
@@ -56,7 +58,8 @@ OXIGRAPH = Engine("oxigraph", "query", "store")
 FUSEKI = Engine("fuseki", "sparql", "data")
 VIRTUOSO = Engine("virtuoso", "sparql", "sparql-graph-crud", auth_store_path="sparql-graph-crud-auth",
                   default_graph=VIRTUOSO_DEFAULT_GRAPH, default_uri=VIRTUOSO_DEFAULT_GROUP,
-                  admin_path="sparql-auth", setup=VIRTUOSO_SETUP, whole_put=False, owns_server=False)
+                  admin_path="sparql-auth", setup=VIRTUOSO_SETUP, whole_put=False, owns_server=False,
+                  numeric_durations=True)
 # The URL given is the repository's. GraphDB's default graph is the union of every graph unless a
 # query names RDF4J's sesame:nil as its default graph, which means the real default graph alone
 # (GraphDB's manual, "Query behaviour"); not tested here.
