@@ -20,6 +20,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from waitress.server import MultiSocketServer
+
 from ..backends import GraphSpec, open_graph
 from ..errors import KgError
 from ..settings import Settings
@@ -72,8 +74,23 @@ def _exit_now() -> None:
     os._exit(1)
 
 
-def _stop(signum: int, _frame: FrameType | None) -> None:
-    raise Stop(signal.Signals(signum).name)
+class _Stopper:
+    """The SIGINT/SIGTERM handler. While loading it raises `Stop` (the load is ours to interrupt); while
+    serving it only sets a flag that the serving loop checks: raised inside waitress, the exception would
+    land in a channel's read handler, whose bare ``except`` logs it and closes that channel — the signal
+    would be lost and the server run on."""
+
+    def __init__(self) -> None:
+        self.serving = False
+        self.signal: str | None = None
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        self.signal = signal.Signals(signum).name
+        if not self.serving:
+            raise Stop(self.signal)
+
+
+POLL_S = 0.2  # how often the serving loop looks at the flag: a stop takes at most this long to begin
 
 
 def run_server(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, data: Path | None = None,
@@ -83,8 +100,9 @@ def run_server(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
     Both signals get a handler of their own, also when SIGINT was ignored on the way in (a shell
     starts background jobs that way), so `kill -INT` and Ctrl-C stop the server alike."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stopper = _Stopper()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _stop)
+        signal.signal(sig, stopper)
     try:
         kg = load_kg(settings, data=data, union_default_graph=union_default_graph, store_url=store_url)
         app, server = make_server(settings, kg, host=host, port=port)
@@ -93,13 +111,16 @@ def run_server(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
         return
     log.info("serving %d quads (%s) at http://%s:%s/sparql", len(kg), kg.backend, server.effective_host,
              server.effective_port)
+    stopper.serving = True
+    # The sockets of the server: one listening socket's server keeps them in `_map`, several sockets' in `map`.
+    sockets = server.map if isinstance(server, MultiSocketServer) else server._map
     try:
-        server.run()
-    except Stop as stop:
-        log.info("%s: stopping", stop)
+        while stopper.signal is None:  # waitress's own loop, one poll at a time, so the flag is seen
+            server.asyncore.loop(timeout=POLL_S, map=sockets, use_poll=server.adj.asyncore_use_poll, count=1)
+        log.info("%s: stopping", stopper.signal)
     finally:
-        # A backstop, not the way out: if stopping the workers ever hangs (a lock held where the signal
-        # landed), the process still ends within seconds instead of ignoring the signal.
+        # A backstop, not the way out: if stopping the workers ever hangs, the process still ends
+        # within seconds instead of ignoring the signal.
         backstop = threading.Timer(STOP_BACKSTOP_S, _exit_now)
         backstop.daemon = True
         backstop.start()
