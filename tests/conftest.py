@@ -220,3 +220,14 @@ def served_file(data: bytes, name: str = "data.nq") -> Path:
     path = folder / name
     path.write_bytes(data)
     return path
+
+
+@contextlib.contextmanager
+def fresh_pool() -> Iterator[WorkerPool]:
+    """A worker pool of its own, closed after: pools key their data and result cache by dataset version, so
+    tests that serve the same version from different backends must not share one."""
+    workers = WorkerPool(1)
+    try:
+        yield workers
+    finally:
+        workers.close()

@@ -15,12 +15,12 @@ import socket
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import servers
+from conftest import fresh_pool
 from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import Dataset
@@ -77,13 +77,6 @@ def app_for(settings: Settings, kg: KnowledgeGraph, pool: WorkerPool) -> Flask:
     return app
 
 
-@contextmanager
-def _pool() -> Iterator[WorkerPool]:
-    workers = WorkerPool(1)
-    try:
-        yield workers
-    finally:
-        workers.close()
 
 
 @pytest.fixture(scope="module")
@@ -308,7 +301,7 @@ def test_an_unreachable_remote_store_is_502_not_a_trace(settings: Settings, kg: 
     port = _free_port()  # nothing listens there
     down = KnowledgeGraph.from_dataset(Dataset(), backend=Remote(remote=RemoteStore(
         f"http://127.0.0.1:{port}/query", f"http://127.0.0.1:{port}/store")))
-    with _pool() as pool:
+    with fresh_pool() as pool:
         response = app_for(settings, down, pool).test_client().get("/sparql", query_string={"query": "ASK {}"})
     assert response.status_code == 502
     assert "cannot reach the remote store" in response.get_json()["message"]
@@ -321,7 +314,7 @@ def test_a_silent_remote_store_is_504_at_the_time_limit(settings: Settings) -> N
         port = silent.getsockname()[1]
         slow = KnowledgeGraph.from_dataset(Dataset(), backend=Remote(remote=RemoteStore(
             f"http://127.0.0.1:{port}/query", f"http://127.0.0.1:{port}/store")))
-        with _pool() as pool:
+        with fresh_pool() as pool:
             response = app_for(settings, slow, pool).test_client().get(
                 "/sparql", query_string={"query": "ASK {}", "timeout": "0.5"})
     assert response.status_code == 504
@@ -347,7 +340,7 @@ def test_results_are_kept_per_dataset_version(settings: Settings, kg: KnowledgeG
     """The same query on the same version is answered once; another version is another answer."""
     from kg_service.web.workers import Job
 
-    with _pool() as pool:
+    with fresh_pool() as pool:
         pool.register(kg)
         job = Job("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", "json", 10)
         first = pool.run(kg.version, job, timeout_s=10)
@@ -374,7 +367,7 @@ def test_rows_written_by_the_engine_are_counted_and_capped(fmt: str) -> None:
     lines = [f'<http://a/s{i}> <http://a/p> "line\\n{i}, \\"q\\" {{}}<result>" <http://a/g> .\n' for i in range(30)]
     kg = KnowledgeGraph.from_nquads("".join(lines).encode(), union_default_graph=False)
     text = "SELECT ?s ?o { GRAPH ?g { ?s ?p ?o } } ORDER BY ?s"
-    with _pool() as pool:
+    with fresh_pool() as pool:
         pool.register(kg)
         whole = pool.run(kg.version, Job(text, fmt, 30), timeout_s=10)
         cut = pool.run(kg.version, Job(text, fmt, 29), timeout_s=10)

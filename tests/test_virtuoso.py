@@ -19,12 +19,12 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import servers
+from conftest import fresh_pool
 from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import settings as settings_h
@@ -75,26 +75,17 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Virtuo
         yield server
 
 
-@contextmanager
-def _pool() -> Iterator[WorkerPool]:
-    """A pool of its own for each backend: pools key the data and the result cache by dataset version,
-    and every backend here serves the same version."""
-    workers = WorkerPool(1)
-    try:
-        yield workers
-    finally:
-        workers.close()
 
 
 @pytest.fixture(scope="module")
 def own_pool() -> Iterator[WorkerPool]:
-    with _pool() as workers:
+    with fresh_pool() as workers:
         yield workers
 
 
 @pytest.fixture(scope="module")
 def oxigraph_pool() -> Iterator[WorkerPool]:
-    with _pool() as workers:
+    with fresh_pool() as workers:
         yield workers
 
 
@@ -270,7 +261,7 @@ def test_a_push_sends_only_the_graphs_that_changed(settings: Settings, scratch: 
     assert len(scratch.requests("PUT")) - puts == len(_changed_graphs(fewer, back)) > 0
     nq = find_format("nq")
     assert nq is not None
-    with _pool() as remote_pool, _pool() as local_pool:
+    with fresh_pool() as remote_pool, fresh_pool() as local_pool:
         remote = app_for(mine, back, remote_pool).test_client()
         local = app_for(mine, KnowledgeGraph.from_nquads(back.dump(nq)), local_pool).test_client()
         for name in QUERY_NAMES:
