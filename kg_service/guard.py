@@ -89,8 +89,7 @@ def inspect_query(text: str) -> QueryShape:
     Traceback (most recent call last):
     kg_service.errors.QueryError: query: SERVICE is disabled: this endpoint does not query other endpoints
     """
-    words = keywords(text)
-    check_structure(text)
+    words = check_structure(text)
     form = next((w for w in words if w in QUERY_FORMS or w in UPDATE_WORDS), None)
     if form in UPDATE_WORDS:
         raise ReadOnly("SPARQL Update is not allowed: this endpoint is read-only", Location(field="query"))
@@ -99,12 +98,14 @@ def inspect_query(text: str) -> QueryShape:
     return QueryShape(form, "FROM" in words, not VOLATILE.isdisjoint(words))
 
 
-def check_structure(text: str, field: str = "query") -> None:
-    """Raise QueryError, located at the token that crosses it, when `text` exceeds one of the bounds above.
+def check_structure(text: str, field: str = "query") -> list[str]:
+    """Raise QueryError, located at the token that crosses it, when `text` exceeds one of the bounds above;
+    else return its `keywords` (found on the way: one pass over the text serves both).
 
     One pass over the tokens: strings, IRIs and comments are single tokens, so their brackets do not count.
 
     >>> check_structure("SELECT * { ?s ?p ?o FILTER((1 + 2.5) > 2) }")
+    ['SELECT', 'FILTER']
     >>> check_structure("SELECT * { BIND(" + "(" * 100 + "1" + ")" * 100 + " AS ?x) }")
     Traceback (most recent call last):
     kg_service.errors.QueryError: 1:79: query: the query nests brackets more than 64 deep; write it flatter
@@ -117,6 +118,7 @@ def check_structure(text: str, field: str = "query") -> None:
     parens: list[str] = []  # what each open ( [ holds
     previous = ""  # the last word, or an operator: tells a template, DATA or an expression from a pattern
     values = projection = False  # after VALUES until its block; after SELECT until its WHERE
+    words: list[str] = []
     for match in TOKEN.finditer(text):
         kind, token, at = match.lastgroup, match.group(), match.start()
         if kind == "comment":
@@ -124,6 +126,7 @@ def check_structure(text: str, field: str = "query") -> None:
         in_pattern = bool(blocks) and blocks[-1] == _PATTERN
         if kind == "word":
             previous = token.upper()
+            words.append(previous)
             if previous in _CLAUSES:
                 scan.count("clauses", at)
             values = values or previous == "VALUES"
@@ -164,6 +167,7 @@ def check_structure(text: str, field: str = "query") -> None:
         elif token in _SEPARATORS and in_pattern and not parens and not _in_number(text, at):
             scan.count("patterns", at)
             previous = token
+    return words
 
 
 class _Scan:

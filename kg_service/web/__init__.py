@@ -166,10 +166,7 @@ def _finish(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"  # a result or error echoing input is never run as HTML
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     add_cors(request, response)
-    metrics = service().metrics
-    with metrics.lock:
-        metrics.requests[(request.method, response.status_code)] += 1
-        metrics.errors += response.status_code >= 500
+    service().metrics.count_request(request.method, response.status_code)
     ms = (time.monotonic() - g.get("started", time.monotonic())) * 1000
     text = g.get("query_text")
     digest = hashlib.sha256(text.encode()).hexdigest()[:12] if text else "-"

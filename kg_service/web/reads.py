@@ -83,7 +83,7 @@ class ReadFiles:
     def _write(self, key: tuple[str, ...], write) -> ReadFile:  # noqa: ANN001 - Callable[[Path], None]
         digest = hashlib.sha256(repr(key).encode()).hexdigest()[:24]
         final = self.folder / digest
-        partial = self.folder / (digest + ".part")
+        partial = self.folder / f"{digest}.{os.getpid()}.part"  # front processes may write the same file at once
         write(partial)
         sha, size = hashlib.sha256(), 0
         with partial.open("rb") as data:

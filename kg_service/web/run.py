@@ -139,13 +139,11 @@ def run_on_pool(query: QueryRequest) -> tuple[Plan, Result | None]:
     try:
         result = execute(planned, runner)
     except QueryTimeout:
-        with svc.metrics.lock:
-            svc.metrics.timeouts += 1
+        svc.metrics.add("timeouts")
         raise
     svc.metrics.observe_query(result.answer.seconds)
     if result.answer.truncated:
-        with svc.metrics.lock:
-            svc.metrics.truncated += 1
+        svc.metrics.add("truncated")
     return planned, result
 
 

@@ -26,6 +26,7 @@ from ..backends import GraphSpec, open_graph
 from ..errors import KgError
 from ..settings import Settings
 from ..store import KnowledgeGraph
+from .fronts import front_processes
 
 log = logging.getLogger("kg_service.web")
 
@@ -58,6 +59,27 @@ def make_server(settings: Settings, kg: KnowledgeGraph, *, host: str = "127.0.0.
     use_json_errors(server)  # a body over the limit is waitress's 413: in the JSON error body too
     server.channel_class = BoundedChannel  # and refuse at once a body or chunk over the limit (web/wire.py)
     return app, server
+
+
+def serve_fronts(settings: Settings, kg: KnowledgeGraph, stopper: _Stopper, *, host: str, port: int,
+                 processes: int) -> None:
+    """Serve a read-only graph from `processes` front processes (`fronts`) until SIGINT or SIGTERM."""
+    from . import create_app
+    from .fronts import Supervisor, bind
+
+    app = create_app(settings, kg)  # no query workers: each front runs its queries itself
+    sockets = bind(host, port)
+    address = sockets[0].getsockname()
+    log.info("serving %d quads (%s) at http://%s:%s/sparql from %d processes", len(kg), kg.backend, address[0],
+             address[1], processes)
+    stopper.serving = True
+    try:  # the supervisor's stop is bounded (SIGTERM, then SIGKILL): no backstop timer needed
+        Supervisor(app, sockets, host=host, processes=processes, threads=2 * app.extensions["kg_service"].pool.capacity
+                   ).run(lambda: stopper.signal is not None)
+        log.info("%s: stopped", stopper.signal or "fronts ended")
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 class Stop(BaseException):
@@ -105,6 +127,10 @@ def run_server(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
         signal.signal(sig, stopper)
     try:
         kg = load_kg(settings, data=data, union_default_graph=union_default_graph, store_url=store_url)
+        processes = front_processes(settings, kg)
+        if processes:
+            serve_fronts(settings, kg, stopper, host=host, port=port, processes=processes)
+            return
         app, server = make_server(settings, kg, host=host, port=port)
     except Stop as stop:
         log.info("%s while loading: stopped", stop)

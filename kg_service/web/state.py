@@ -7,38 +7,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
 from flask import current_app
 
 from ..settings import Settings
 from ..store import KnowledgeGraph
+from .metrics import Metrics
 from .workers import WorkerPool
-
-BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0)
-
-
-@dataclass
-class Metrics:
-    """Counters for /metrics; a lock keeps them right under waitress's threads."""
-
-    requests: Counter = field(default_factory=Counter)  # by (method, status)
-    errors: int = 0
-    timeouts: int = 0
-    truncated: int = 0
-    query_count: int = 0
-    query_seconds: float = 0.0
-    query_buckets: Counter = field(default_factory=Counter)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def observe_query(self, seconds: float) -> None:
-        with self.lock:
-            self.query_count += 1
-            self.query_seconds += seconds
-            for bound in BUCKETS:
-                if seconds <= bound:
-                    self.query_buckets[bound] += 1
 
 
 @dataclass

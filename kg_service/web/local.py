@@ -1,0 +1,148 @@
+"""Queries run in the front process itself, on its copy-on-write share of the loaded store.
+
+A front (`fronts`) is a process the supervisor can replace in the time of a fork, so it may run
+queries itself instead of handing each one to a worker process: no pickling, no second hop, the
+engine's bytes written straight into the response. pyoxigraph releases the GIL while it evaluates
+and serialises, so each query runs on a thread of its own while the request's thread waits for it
+with the time limit, and the other requests of the front go on being answered meanwhile.
+
+pyoxigraph cannot cancel a query, and a thread cannot be killed: a query that overruns its limit,
+or whose client hangs up, is answered at once (503 `query-timeout`, or 499), and the front *ends*
+(`on_end`): it stops accepting, the supervisor forks its replacement at once, and it exits when its
+other requests are answered, taking the runaway with it. A watch thread does the same when the
+process's private memory (what queries allocated, and shared pages the engine wrote to) passes
+`memory_mb`: then it cannot know which query is to blame, so the queries in flight are answered 503
+`worker-lost` with Retry-After and the front ends, before the address-space cap (set a margin above,
+`fronts`) would abort it without answering anyone.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from queue import SimpleQueue
+
+import pyoxigraph as ox
+
+from ..errors import ClientGone, QueryTimeout, WorkerLost
+from .jobs import Answer, Job, execute_capped
+from .metrics import Metrics
+from .zygote import private_mb
+
+POLL_S = 0.05  # how often a waiting request looks at its deadline, its client and the front's state
+MEMORY_CHECK_S = 0.25  # how often the watch thread reads the process's private memory
+RETRY_AFTER_S = 1  # a replacement front is forked at once: asking again a second later finds it
+
+
+class LocalQueries:
+    """Runs jobs on threads of this process, each within its time limit; see the module docstring."""
+
+    def __init__(self, *, max_result_bytes: int, memory_mb: int, metrics: Metrics,
+                 on_end: Callable[[str], None]):
+        """`on_end(reason)` is called once, when this process must be replaced; `memory_mb` (0: no
+        watch) is the private memory it may gather first."""
+        self.max_result_bytes, self.memory_mb, self.metrics = max_result_bytes, memory_mb, metrics
+        self._on_end = on_end
+        self._lock = threading.Lock()
+        self.ending: str | None = None  # why this process is being replaced, once it is
+        self.out_of_memory = False
+        self._threads = _QueryThreads()
+        if memory_mb > 0:
+            threading.Thread(target=self._watch_memory, name="memory-watch", daemon=True).start()
+
+    def run(self, store: ox.Store, job: Job, *, timeout_s: float, gone: Callable[[], bool]) -> Answer:
+        """Run `job` on `store` within `timeout_s`; raises QueryTimeout, ClientGone, WorkerLost (this
+        process ran out of memory) or the query's own error."""
+        if self.out_of_memory:
+            raise self._lost()
+        deadline = time.monotonic() + timeout_s
+        pending = self._threads.submit(store, job, self.max_result_bytes)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._stop("a query ran past its time limit")
+                raise QueryTimeout(f"the query ran longer than {timeout_s:g} s and was stopped")
+            if pending.done.acquire(timeout=min(POLL_S, remaining)):
+                if pending.error is not None:
+                    raise pending.error
+                assert pending.answer is not None
+                return pending.answer
+            if gone():
+                self._stop("a client hung up while its query ran")
+                raise ClientGone("the client closed the connection; the query was stopped")
+            if self.out_of_memory:
+                raise self._lost()
+
+    def _stop(self, reason: str) -> None:
+        """A query must be stopped: count it, and end this process (which is how it stops)."""
+        self.metrics.add("stopped")
+        self.end(reason)
+
+    def end(self, reason: str) -> None:
+        """Have this process replaced (once): the caller answers its own request as it sees fit."""
+        with self._lock:
+            if self.ending is not None:
+                return
+            self.ending = reason
+        self._on_end(reason)
+
+    def _lost(self) -> WorkerLost:
+        error = WorkerLost(f"the process answering this request had to be replaced: its queries needed more than "
+                           f"the {self.memory_mb} MiB they may use; try again")
+        error.retry_after = RETRY_AFTER_S  # type: ignore[attr-defined]  # read by the error handler
+        return error
+
+    def _watch_memory(self) -> None:
+        while self.ending is None:
+            time.sleep(MEMORY_CHECK_S)
+            if private_mb() > self.memory_mb:
+                self.out_of_memory = True
+                self.end(f"its private memory passed {self.memory_mb} MiB")
+                return
+
+
+class _Pending:
+    """One job handed to a query thread: `done` is released when `answer` or `error` is set."""
+
+    __slots__ = ("answer", "args", "done", "error")
+
+    def __init__(self, args: tuple[ox.Store, Job, int]):
+        self.args = args
+        self.answer: Answer | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Lock()
+        self.done.acquire()
+
+
+class _QueryThreads:
+    """Threads that run jobs, started as needed and then reused: a runaway keeps its thread until the
+    process ends, so a new one starts whenever none is idle. Lighter than concurrent.futures (a queue
+    and a lock per job, no condition variables): the hand-over is most of what a small query costs."""
+
+    def __init__(self) -> None:
+        self._jobs: SimpleQueue[_Pending] = SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, store: ox.Store, job: Job, max_bytes: int) -> _Pending:
+        pending = _Pending((store, job, max_bytes))
+        with self._lock:
+            start = self._idle == 0
+            self._idle -= not start  # the idle thread that will take it
+        if start:
+            threading.Thread(target=self._serve, args=(pending,), name="query", daemon=True).start()
+        else:
+            self._jobs.put(pending)
+        return pending
+
+    def _serve(self, pending: _Pending) -> None:
+        while True:
+            try:
+                pending.answer = execute_capped(*pending.args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting request, which raises it
+                pending.error = exc
+            pending.done.release()
+            with self._lock:
+                self._idle += 1
+            pending = self._jobs.get()
