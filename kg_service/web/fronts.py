@@ -192,7 +192,6 @@ def _front(app: Flask, sockets: list[socket.socket], host: str, threads: int, no
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     svc = app.extensions["kg_service"]
     settings: Settings = svc.settings
-    _cap_memory(settings.query_memory_mb)
     ending = threading.Event()
 
     def on_end(reason: str) -> None:
@@ -204,6 +203,7 @@ def _front(app: Flask, sockets: list[socket.socket], host: str, threads: int, no
                                   metrics=svc.metrics, on_end=on_end)
     _ClosingTask.ending = ending
     server = make_front_server(app, settings, sockets, host=host, threads=threads)
+    _cap_memory(settings.query_memory_mb)  # after waitress started its threads: their stacks count too
     sockets_map = server.map if isinstance(server, MultiSocketServer) else server._map
     listeners = [d for d in list(sockets_map.values()) if not isinstance(d, HTTPChannel) and d is not server.trigger
                  and getattr(d, "accepting", False)]
@@ -242,6 +242,7 @@ def _drained(dispatcher: object, dispatchers: Iterable[object]) -> bool:
     return not any(isinstance(d, HTTPChannel) and (d.total_outbufs_len or d.requests) for d in dispatchers)
 
 
+THREAD_SPACE_MB = 4096  # room in the address-space cap for query threads' stacks and malloc arenas
 IDLE_CLOSE_S = 1.0  # a connection of an ending front that has sent nothing for this long is closed
 
 
@@ -279,5 +280,6 @@ def _cap_memory(memory_mb: int) -> None:
         return
     with open("/proc/self/statm") as statm:
         pages = int(statm.read().split()[0])
-    limit = pages * os.sysconf("SC_PAGE_SIZE") + (4 * memory_mb << 20)
+    # Address space, not memory: each new query thread reserves a stack and may reserve a malloc arena.
+    limit = pages * os.sysconf("SC_PAGE_SIZE") + (4 * memory_mb << 20) + (THREAD_SPACE_MB << 20)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -1,0 +1,174 @@
+"""Front processes: a read-only graph is served by several processes forked from the one that loaded it.
+
+Against real `kg-service serve` processes (2 fronts): both fronts answer and count into the same
+/metrics; a runaway query is answered 503 at its limit and the front that ran it is replaced by a
+fresh one while the service goes on answering; a front killed with SIGKILL is replaced; a front whose
+queries gather more than their memory allowance answers 503 with Retry-After and is replaced; SIGTERM
+ends the supervisor and every front; a writable service keeps one process with query workers.
+Waits are bounded polls, never sleeps that assume a speed.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+
+import psutil
+import pytest
+from conftest import ServiceProcess, start_service
+
+RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+HOG = "SELECT * { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY DESC(STR(?c)) ?f ?i LIMIT 1"  # memory grows fast
+LIGHT = "ASK { ?s ?p ?o }"
+
+
+def fetch(url: str, *, timeout: float = 60) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def ask(service: ServiceProcess, query: str, **params: str) -> tuple[int, dict[str, str], bytes]:
+    return fetch(service.sparql + "?" + urllib.parse.urlencode({"query": query, **params}))
+
+
+def fronts(service: ServiceProcess) -> set[int]:
+    """The pids of the supervisor's children that are running (not yet reaped zombies)."""
+    out = set()
+    for child in psutil.Process(service.process.pid).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                out.add(child.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def eventually(check: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"not within {timeout_s:g} s: {what}"
+        time.sleep(0.05)
+
+
+def metric(service: ServiceProcess, line_start: str) -> float:
+    _, _, body = fetch(service.url + "/metrics")
+    match = re.search("^" + re.escape(line_start) + r" (\S+)$", body.decode(), re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    service = start_service(tmp_path_factory.mktemp("fronts"),
+                            env={"KG_WEB_PROCESSES": "2", "KG_QUERY_TIMEOUT_S": "2"})
+    yield service
+    service.stop()
+
+
+def test_two_fronts_answer_and_count_into_one_metrics(two: ServiceProcess) -> None:
+    eventually(lambda: len(fronts(two)) == 2, "two fronts running")
+    assert "from 2 processes" in two.log_text()
+    before = metric(two, 'kg_http_requests_total{method="GET",status="200"}')
+    written = {pid: psutil.Process(pid).io_counters().write_chars for pid in fronts(two)}
+    for i in range(60):  # a connection each: the kernel hands them to either front
+        conn = http.client.HTTPConnection(two.url.removeprefix("http://"), timeout=30)
+        conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": f"{LIGHT} # {i}"}),
+                     headers={"Accept": "application/sparql-results+json"})
+        response = conn.getresponse()
+        assert response.status == 200 and json.loads(response.read())["boolean"] is True
+        conn.close()
+    # An idle front writes nothing; one that answered wrote responses and log lines.
+    answered_by = {pid for pid, chars in written.items() if psutil.Process(pid).io_counters().write_chars > chars}
+    after = metric(two, 'kg_http_requests_total{method="GET",status="200"}')
+    assert after - before >= 60, "each front counts into the same numbers, whichever answers /metrics"
+    assert len(answered_by) == 2
+
+
+def test_a_runaway_is_answered_at_its_limit_and_its_front_replaced(two: ServiceProcess) -> None:
+    eventually(lambda: len(fronts(two)) == 2, "two fronts running")
+    before = fronts(two)
+    stopped = metric(two, "kg_query_workers_stopped_total")
+    answers: list[int] = []
+    stop = threading.Event()
+
+    def chorus() -> None:
+        while not stop.is_set():
+            answers.append(ask(two, LIGHT)[0])
+
+    thread = threading.Thread(target=chorus, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    status, headers, body = ask(two, RUNAWAY)
+    elapsed = time.monotonic() - started
+    eventually(lambda: len(fronts(two) - before) >= 1 and len(fronts(two)) == 2, "the front replaced")
+    stop.set()
+    thread.join(timeout=60)
+    assert status == 503 and json.loads(body)["error"] == "query-timeout", body[:300]
+    assert elapsed < 30
+    assert answers and set(answers) == {200}, "light queries kept being answered, by the other front"
+    assert metric(two, "kg_query_workers_stopped_total") >= stopped + 1
+    assert ask(two, LIGHT)[0] == 200
+
+
+def test_a_front_killed_with_sigkill_is_replaced(two: ServiceProcess) -> None:
+    eventually(lambda: len(fronts(two)) == 2, "two fronts running")
+    victim = min(fronts(two))
+    os.kill(victim, signal.SIGKILL)
+    eventually(lambda: victim not in fronts(two) and len(fronts(two)) == 2, "the killed front replaced")
+    assert all(ask(two, f"{LIGHT} # after kill {i}")[0] == 200 for i in range(10))
+    assert "ended unexpectedly (signal SIGKILL)" in two.log_text()
+
+
+def test_a_front_over_its_memory_allowance_answers_503_and_is_replaced(tmp_path) -> None:  # noqa: ANN001
+    """The memory watch ends the front long before the 30 s limit: the hog grows by about 140 MB/s here."""
+    service = start_service(tmp_path, env={"KG_WEB_PROCESSES": "2", "KG_QUERY_TIMEOUT_S": "30",
+                                           "KG_QUERY_MEMORY_MB": "200"})
+    try:
+        eventually(lambda: len(fronts(service)) == 2, "two fronts running")
+        before = fronts(service)
+        started = time.monotonic()
+        status, headers, body = ask(service, HOG)
+        error = json.loads(body)
+        assert status == 503 and error["error"] == "worker-lost", body[:300]
+        assert time.monotonic() - started < 25
+        assert headers.get("Retry-After") == "1" and "200 MiB" in error["message"]
+        eventually(lambda: len(fronts(service) - before) >= 1 and len(fronts(service)) == 2, "the front replaced")
+        assert ask(service, LIGHT)[0] == 200
+        assert "private memory passed 200 MiB" in service.log_text()
+    finally:
+        service.stop()
+
+
+def test_sigterm_ends_the_supervisor_and_every_front(tmp_path) -> None:  # noqa: ANN001
+    service = start_service(tmp_path, env={"KG_WEB_PROCESSES": "2"})
+    try:
+        eventually(lambda: len(fronts(service)) == 2, "two fronts running")
+        family = fronts(service)
+        started = time.monotonic()
+        service.process.send_signal(signal.SIGTERM)
+        service.process.wait(timeout=10)
+        assert time.monotonic() - started < 1.5
+        eventually(lambda: not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+                                   for p in family), "every front gone", timeout_s=5)
+    finally:
+        service.stop()
+
+
+def test_a_writable_service_keeps_one_process_with_query_workers(tmp_path) -> None:  # noqa: ANN001
+    service = start_service(tmp_path, env={"KG_WEB_PROCESSES": "2", "KG_WRITE_TOKEN": "s3cret"})
+    try:
+        assert ask(service, LIGHT)[0] == 200
+        assert "processes" not in service.log_text().split("serving", 1)[1].split("\n", 1)[0]
+    finally:
+        service.stop()
