@@ -331,7 +331,7 @@ def add(mapping: Path, text_path: Path | None, fmt: str) -> None:
 def draft(article: Path, output: Path | None) -> None:
     from .draft import draft_mapping
     from .intake import decode
-    from .search import load_index
+    from .search_index import load_index
 
     text = decode(_read(article), str(article))
     kg = load_graph(_settings())
@@ -363,7 +363,7 @@ def find(text: str, cls: str | None, date_from: str | None, date_to: str | None,
     import json
 
     from .search import find as search
-    from .search import load_index
+    from .search_index import load_index
 
     kg = load_graph(_settings())
     hits = search(load_index(kg), text, cls=cls, date_from=date_from, date_to=date_to, who=who, limit=limit)

@@ -3,7 +3,7 @@
 ``kg-service draft ARTICLE.txt`` and ``POST /draft`` call `draft_mapping`: the header (draft_text)
 gives title, dateline, publisher and publication date; the register's spellings (draft_names) give
 `mentions`; sentences with cue words (draft_events) give candidate events and statements, each
-compared with the known events of the graph (search.match_events) so the id of the event it most
+compared with the known events of the graph (event_match.match_events) so the id of the event it most
 probably is can be reused. Every guess carries a ``# check:`` comment saying why; the result is
 ruamel.yaml round-trip YAML that always parses, and validating it unedited lists what is left to do.
 """
@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from .draft_events import Candidate, Said, candidate_events, statements
 from .draft_names import Mention, Spellings, short_names
 from .draft_text import Header, Span, lines, read_header, sentences
-from .search import Index
+from .search_index import Index
 
 MAX_CHARS = 200_000  # characters read: a long article has 30,000; a 2 MB paste is read this far, in a second or two
 _SIDES = ("japan", "south-korea")  # the two sides of every dispute this graph follows
