@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from kg_service.cli import cli
-from kg_service.draft import GUESSES, MAX_CHARS, draft_mapping
+from kg_service.draft import MAX_CHARS, draft_mapping
 from kg_service.draft_events import MAX_EVENTS, MAX_STATEMENTS
 from kg_service.draft_names import Spellings
+from kg_service.draft_yaml import GUESSES
 from kg_service.search_index import Index, load_index
 from kg_service.store import KnowledgeGraph
 from kg_service.validate import validate_mapping
