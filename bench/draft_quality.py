@@ -100,7 +100,7 @@ def totals(scores: list[Score]) -> dict[str, float]:
     }
 
 
-def time_big_paste(index) -> float:  # noqa: ANN001 - a search.Index
+def time_big_paste(index) -> float:  # noqa: ANN001 - a search_index.Index
     """Seconds to draft a 2 MB paste (an article repeated): the draft reads its first 200,000 characters."""
     from kg_service.draft import draft_mapping
 
@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     from kg_service.build import build_dataset
-    from kg_service.search import load_index
+    from kg_service.search_index import load_index
     from kg_service.settings import Settings
     from kg_service.store import KnowledgeGraph
 

@@ -39,7 +39,7 @@ from peers import BIN, Server, _start_kg  # noqa: E402
 from servers import running_virtuoso  # noqa: E402
 
 from kg_service.queries import load_queries  # noqa: E402
-from kg_service.remote import inline_bindings  # noqa: E402
+from kg_service.query_text import inline_bindings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 ENV = {"KG_QUERY_WORKERS": "2", "KG_QUERY_TIMEOUT_S": "120", "KG_MAX_ROWS": "1000000"}

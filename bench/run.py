@@ -45,7 +45,7 @@ from peers import (  # noqa: E402
 )
 
 from kg_service.queries import load_queries  # noqa: E402
-from kg_service.remote import inline_bindings  # noqa: E402
+from kg_service.query_text import inline_bindings  # noqa: E402
 from kg_service.settings import Settings  # noqa: E402
 from kg_service.store import dataset_nquads  # noqa: E402
 

@@ -3,8 +3,8 @@
 The third stage of drafting (draft.py): each sentence whose words cue an event class (a meeting,
 a ruling, a trade measure, an agreement) proposes a candidate with that sentence as its verbatim
 evidence, the people, states and place named in it, and its date phrase resolved; candidates of one
-class on one date merge. Each is compared with the known events (search.match_events, the code
-``kg-service find`` uses) so the draft can propose the id of the event it most probably is.
+class on one date merge. Each is compared with the known events (event_match.match_events, over the
+index ``kg-service find`` searches) so the draft can propose the id of the event it most probably is.
 Sentences of reported speech propose statements. Everything here is a guess with its reason.
 """
 
@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from .draft_names import Mention, in_span
 from .draft_text import DatePhrase, Span, date_phrases
-from .search import Event, Index, Probe, match_events
+from .event_match import Probe, match_events
+from .search_index import Event, Index
 
 CUES = {  # class -> words that announce it in a wire story
     "Meeting": r"held talks|hold talks|holds talks|talks with|met|meet|meets|meeting|summit|phone call|"

@@ -1,7 +1,7 @@
 """Find the register entities an article names: every known spelling, plus near misses to check.
 
 The second stage of drafting (draft.py). Known spellings are the register's names and aliases and
-every spelling a seed mapping already recorded (all read from the graph by search.load_index); they
+every spelling a seed mapping already recorded (all read from the graph by search_index.load_index); they
 are matched exactly, longest first, so "North Korea" is never "Korea". Near misses ("Hayashi
 Yoshimasa", "Jeong Eui-yong") and transliterations (林芳正) are found with rapidfuzz over the ASCII
 form anyascii gives: each is a candidate the author must confirm, never a certainty.
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from .search import Index, normalise
+from .search import normalise
+from .search_index import Index
 
 # Entity kinds a mention can name (roles such as "President" would match in every article).
 MENTION_KINDS = ("person", "state", "org", "group", "place", "issue", "gathering")

@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from kg_service.cli import cli
-from kg_service.draft import GUESSES, MAX_CHARS, draft_mapping
+from kg_service.draft import MAX_CHARS, draft_mapping
 from kg_service.draft_events import MAX_EVENTS, MAX_STATEMENTS
 from kg_service.draft_names import Spellings
-from kg_service.search import Index, load_index
+from kg_service.draft_yaml import GUESSES
+from kg_service.search_index import Index, load_index
 from kg_service.store import KnowledgeGraph
 from kg_service.validate import validate_mapping
 
@@ -128,7 +129,7 @@ def test_cli_draft_to_an_unwritable_place_exits_2(tmp_path: Path) -> None:
 
 
 def test_draft_never_gives_a_new_event_the_id_of_a_known_one() -> None:
-    from kg_service.search import Event
+    from kg_service.search_index import Event
 
     # A known ruling whose id is the one a new meeting of unnamed sides would get.
     index = Index({"unidentified-talks": Event("unidentified-talks", "Ruling", "A ruling")}, {})

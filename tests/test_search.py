@@ -1,4 +1,5 @@
-"""Search what is known: search.py through its functions, `kg-service find` and ``GET /search``."""
+"""Search what is known: search_index.py, search.py and event_match.py through their functions, `kg-service find`
+and ``GET /search``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from hypothesis import strategies as st
 
 from kg_service.cli import cli
 from kg_service.errors import UsageError
-from kg_service.search import Index, Probe, find, load_index, match_events
+from kg_service.event_match import Probe, match_events
+from kg_service.search import find
+from kg_service.search_index import Index, load_index
 from kg_service.store import KnowledgeGraph
 
 
@@ -175,7 +178,7 @@ def test_search_never_fails_on_any_text(client: FlaskClient, text: str, cls: str
 
 
 def test_a_trade_measure_matches_on_its_announced_or_effective_date() -> None:
-    from kg_service.search import Event
+    from kg_service.search_index import Event
 
     measure = Event("controls", "TradeMeasure", "Export controls", date="2019-07-04", other_dates={"2019-07-01"},
                     sides={"imposed_by": {"japan"}, "targets": {"south-korea"}})

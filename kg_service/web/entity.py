@@ -12,10 +12,10 @@ from __future__ import annotations
 import pyoxigraph as ox
 from flask import Blueprint, Response, render_template, request
 
+from ..entitypage import entity
 from ..errors import NotFound
 from ..formats import DATASET, FORMATS, GRAPH, written
 from ..negotiation import choose_format
-from ..pagedata import entity
 from ..store import KnowledgeGraph
 from ..vocab import BASE, PREFIXES
 from .pages import HTML, browser_wants_html, not_found_page

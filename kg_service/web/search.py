@@ -13,7 +13,8 @@ from flask import Blueprint, Response, jsonify, render_template, request
 
 from ..draft_names import Spellings
 from ..errors import KgError, NotAcceptable
-from ..search import ENTITY_KINDS, EVENT_CLASSES, Index, find, load_index
+from ..search import find
+from ..search_index import ENTITY_KINDS, EVENT_CLASSES, Index, load_index
 from .pages import HTML
 from .state import service
 
