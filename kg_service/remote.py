@@ -39,9 +39,6 @@ from .engines import (
 )
 from .errors import QueryError, QueryTimeout, RemoteUnavailable
 from .guard import inspect_query
-
-# Re-exported for web/workers.py, which imports them from here (the serving core is being rewritten apart).
-from .query_text import inline_bindings, with_base  # noqa: F401
 from .remote_durations import RestoredResponse
 from .remote_http import call
 

@@ -20,7 +20,8 @@ import pyoxigraph as ox
 
 from ..errors import QueryError, RemoteUnavailable, ResultTooLarge
 from ..formats import Format, find_format, written
-from ..remote import N_TRIPLES, RESULTS_JSON, RemoteStore, inline_bindings, send_query, with_base
+from ..query_text import inline_bindings, with_base
+from ..remote import N_TRIPLES, RESULTS_JSON, RemoteStore, send_query
 from ..store import KnowledgeGraph
 from ..update import apply_update
 from ..vocab import PREFIXES
