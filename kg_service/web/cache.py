@@ -43,7 +43,8 @@ class ResultCache:
         return replace(answer, seconds=0.0)  # no query ran: the metrics must not count its time again
 
     def put(self, version: str, job: Job, answer: Answer) -> None:
-        if len(answer.body) > self.max_bytes // 8 or not cacheable(job.text):
+        volatile = not cacheable(job.text) if job.volatile is None else job.volatile  # the guard may have told
+        if len(answer.body) > self.max_bytes // 8 or volatile:
             return
         with self._lock:
             if (version, job) in self._entries:

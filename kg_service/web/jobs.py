@@ -30,7 +30,8 @@ from .solutions import WRITERS, count_rows
 
 @dataclass(frozen=True)
 class Job:
-    """One query to run: text, dataset options, format name to write and the row cap."""
+    """One query to run: text, dataset options, format name to write and the row cap; whether two runs may
+    differ (NOW, RAND, ...) when the guard has told already (None: not known, the result cache looks)."""
 
     text: str
     fmt: str
@@ -39,6 +40,7 @@ class Job:
     named_graphs: tuple[str, ...] = ()
     bindings: tuple[tuple[str, ox.NamedNode | ox.Literal], ...] = ()
     base_iri: str | None = None
+    volatile: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def plan(query: QueryRequest, settings: Settings, version: str) -> Plan:
         fmt = choose_format(None, kinds)  # not a query at all: let the parser's 400 speak
     limits = limits_for(settings, {k: v[0] for k, v in query.params.items() if v})
     job = Job(query.text, fmt.name, limits.max_rows, query.default_graphs, query.named_graphs, query.bindings,
-              base_iri=query.base_iri)
+              base_iri=query.base_iri, volatile=shape.volatile)
     etag = None
     if query.cacheable and not shape.volatile:  # NOW, RAND, UUID, STRUUID: two runs may differ
         etag = hashlib.sha256(repr((version, job, limits.strict)).encode()).hexdigest()[:32]

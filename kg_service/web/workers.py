@@ -19,19 +19,19 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from ..errors import CarriedError, ClientGone, QueryTimeout, WorkerLost
+from ..errors import CarriedError, ClientGone, QueryTimeout
 from ..remote import RemoteStore
 from ..settings import Settings
 from ..store import KnowledgeGraph
 from . import zygote
 from .cache import ResultCache
 from .jobs import Answer, Job, execute, handle, run_remote
+from .zygote import Worker
 
 if TYPE_CHECKING:
     from .local import LocalQueries
@@ -42,42 +42,6 @@ log = logging.getLogger(__name__)
 LIGHT_S = 0.5  # what a query may take on the light lane, which it uses only when every regular slot is busy
 WAIT_POLL_S = 0.01  # how often a waiting query looks for a free regular slot or light lane
 LOAD_TIMEOUT_S = 300.0  # loading a million quads takes tens of seconds; a query's limit does not apply
-
-
-@dataclass(eq=False)
-class _Worker:
-    """A worker as the web process sees it. It is the zygote's child, not ours, so it is signalled
-    through a pidfd (opened while it surely runs: it waits for its first message), which can never
-    reach another process that took its pid after it ended."""
-
-    pid: int
-    conn: Connection
-    versions: frozenset[str]
-    pidfd: int = -1
-    retire: bool = False  # it asked to be replaced (it holds too much memory of its own)
-
-    def __post_init__(self) -> None:
-        self.pidfd = os.pidfd_open(self.pid)
-
-    def kill(self) -> None:
-        if self.pidfd >= 0:
-            with contextlib.suppress(ProcessLookupError):
-                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-            os.close(self.pidfd)
-            self.pidfd = -1
-        self.conn.close()
-
-    def spent(self) -> bool:
-        """Whether an idle worker must not be reused: it ended (EOF), or left a note asking to be retired."""
-        if self.conn.closed or self.retire:
-            return True
-        if not self.conn.poll(0):
-            return False
-        try:
-            self.retire = self.conn.recv() == zygote.RETIRE
-        except (EOFError, OSError):
-            return True
-        return True
 
 
 class WorkerPool:
@@ -100,8 +64,8 @@ class WorkerPool:
         self._slots = threading.BoundedSemaphore(self.burst)
         self._light = threading.BoundedSemaphore(light)  # the light lane: see `_on_worker`
         self.capacity = self.burst + light  # queries that can run at once
-        self._idle: list[_Worker] = []
-        self._busy: set[_Worker] = set()
+        self._idle: list[Worker] = []
+        self._busy: set[Worker] = set()
         self._lock = threading.Lock()
         self._sources: dict[str, ox.Store | str | RemoteStore] = {}  # a loaded store, a folder, or a remote
         self._users: Counter[str] = Counter()  # apps serving each version: its data goes with the last one
@@ -219,7 +183,7 @@ class WorkerPool:
             for _attempt in range(2):  # a worker whose version the zygote dropped since: fork a new one
                 worker = self._take(version) if keep else self._spawn(version)
                 worker.conn.send(message)
-                reply = self._wait(worker, deadline, timeout_s, gone, what)
+                reply = worker.wait(deadline, timeout_s, gone, what, self.memory_mb)
                 if reply[0] != "missing":
                     break
                 self._retire(worker)
@@ -245,32 +209,12 @@ class WorkerPool:
                 self._retire(worker)
         return reply
 
-    def _retire(self, worker: _Worker) -> None:
+    def _retire(self, worker: Worker) -> None:
         with self._lock:
             self._busy.discard(worker)
         worker.kill()
 
-    def _wait(self, worker: _Worker, deadline: float, timeout_s: float, gone: Callable[[], bool],
-              what: str) -> tuple:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise QueryTimeout(f"the {what} ran longer than {timeout_s:g} s and was stopped")
-            if worker.conn.poll(min(0.05, remaining)):
-                try:
-                    reply = worker.conn.recv()
-                    if reply == zygote.RETIRE:  # a note left after its previous job: this one is its last
-                        worker.retire = True
-                        continue
-                    return reply
-                except (EOFError, OSError):
-                    raise WorkerLost(f"the {what} ended its worker process (it needed more than the "
-                                     f"{self.memory_mb} MiB one {what} may use, or crashed the engine); "
-                                     "nothing else was affected") from None
-            if gone():
-                raise ClientGone("the client closed the connection; the query was stopped")
-
-    def _take(self, version: str) -> _Worker:
+    def _take(self, version: str) -> Worker:
         """An idle worker holding `version` (the most recently used), or a new one."""
         with self._lock:
             for i in range(len(self._idle) - 1, -1, -1):
@@ -284,7 +228,7 @@ class WorkerPool:
                     return worker
         return self._spawn(version)
 
-    def _spawn(self, version: str) -> _Worker:
+    def _spawn(self, version: str) -> Worker:
         with self._zygote_lock:
             source = self._sources[version]
             if self._zygote is None or (version not in self._held and isinstance(source, ox.Store)):
@@ -298,7 +242,7 @@ class WorkerPool:
             if version not in self._held:
                 self._load(control, version)
             worker_pid, conn = zygote.spawn(control, pid)
-            worker = _Worker(worker_pid, conn, frozenset(self._held))
+            worker = Worker(worker_pid, conn, frozenset(self._held))
         with self._lock:
             self._busy.add(worker)
         return worker

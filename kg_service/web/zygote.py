@@ -19,6 +19,7 @@ engine wrote to) asks to be retired, and a fresh fork takes its place: memory go
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import resource
@@ -28,12 +29,13 @@ import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import recv_handle, send_handle
 
 import pyoxigraph as ox
 
-from ..errors import KgError, QueryMemory
+from ..errors import ClientGone, KgError, QueryMemory, QueryTimeout, WorkerLost
 
 RETIRE_CHECK_S = 0.5  # a job shorter than this cannot have grown a worker much: its memory is not looked at
 RETIRE = ("retire",)  # a worker's note after a reply: replace me
@@ -183,3 +185,60 @@ def private_mb() -> int:
     except OSError:
         return 0
     return sum(int(fields.get(name, "0 kB").split()[0]) for name in ("Private_Dirty", "Private_Clean")) >> 10
+
+
+@dataclass(eq=False)
+class Worker:
+    """A worker as the web process sees it. It is the zygote's child, not ours, so it is signalled
+    through a pidfd (opened while it surely runs: it waits for its first message), which can never
+    reach another process that took its pid after it ended."""
+
+    pid: int
+    conn: Connection
+    versions: frozenset[str]
+    pidfd: int = -1
+    retire: bool = False  # it asked to be replaced (it holds too much memory of its own)
+
+    def __post_init__(self) -> None:
+        self.pidfd = os.pidfd_open(self.pid)
+
+    def kill(self) -> None:
+        if self.pidfd >= 0:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            os.close(self.pidfd)
+            self.pidfd = -1
+        self.conn.close()
+
+    def spent(self) -> bool:
+        """Whether an idle worker must not be reused: it ended (EOF), or left a note asking to be retired."""
+        if self.conn.closed or self.retire:
+            return True
+        if not self.conn.poll(0):
+            return False
+        try:
+            self.retire = self.conn.recv() == RETIRE
+        except (EOFError, OSError):
+            return True
+        return True
+
+    def wait(self, deadline: float, timeout_s: float, gone: Callable[[], bool], what: str, memory_mb: int) -> tuple:
+        """The reply to the job just sent, by `deadline`; raises QueryTimeout, ClientGone (`gone()`) or
+        WorkerLost (it ended: over its `memory_mb`, or the engine crashed)."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise QueryTimeout(f"the {what} ran longer than {timeout_s:g} s and was stopped")
+            if self.conn.poll(min(0.05, remaining)):
+                try:
+                    reply = self.conn.recv()
+                    if reply == RETIRE:  # a note left after its previous job: this one is its last
+                        self.retire = True
+                        continue
+                    return reply
+                except (EOFError, OSError):
+                    raise WorkerLost(f"the {what} ended its worker process (it needed more than the "
+                                     f"{memory_mb} MiB one {what} may use, or crashed the engine); "
+                                     "nothing else was affected") from None
+            if gone():
+                raise ClientGone("the client closed the connection; the query was stopped")
