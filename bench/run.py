@@ -7,9 +7,10 @@ start-up and load time, and peak memory of each server's process tree. It prints
 peer and writes the numbers to bench/results/*.json. Nothing here asserts a timing: the targets are
 reported as held or not.
 
-Oxigraph's own union-default-graph option is a bag (a triple in two graphs counts twice), so it is
-given the data with the union written into its default graph, as kg-service holds it; rdflib-endpoint
-serves the plain file as a union-default Dataset, its only mode.
+Oxigraph is given the dataset kg-service serves, written out by kg-service's own choice of default
+graph (`write_peer_data`): with a resolved layer (the seeds) the default graph is what is known, else
+the union of the named graphs, so both hold the same quads. rdflib-endpoint serves the plain file as a
+union-default Dataset, its only mode (equal to kg-service's only for data without a resolved layer).
 
     python bench/run.py --size seeds            # or 1000, 20000; --quick for a short run
 """
@@ -47,7 +48,7 @@ from peers import (  # noqa: E402
 from kg_service.queries import load_queries  # noqa: E402
 from kg_service.remote import inline_bindings  # noqa: E402
 from kg_service.settings import Settings  # noqa: E402
-from kg_service.store import dataset_nquads  # noqa: E402
+from kg_service.store import dataset_nquads, default_graph_update, has_resolved_layer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SIZES = {"seeds": 0, "1000": 1000, "20000": 20000}
@@ -55,10 +56,39 @@ PEERS = ("oxigraph", "rdflib-endpoint")
 MB = 1 << 20
 
 
+PEER_DATA_FORMAT = 2  # bump when the way the peers' file is made changes, so old files are rebuilt
+
+
+def peer_data_marker() -> dict:
+    """What the peers' file depends on besides the data: how it is made, and kg-service's own choice of
+    default graph (its update texts), so a change on either side rebuilds it."""
+    rule = default_graph_update(resolved=True) + "\n" + default_graph_update(resolved=False)
+    return {"format": PEER_DATA_FORMAT, "default_graph_rule": hashlib.sha256(rule.encode()).hexdigest()[:16]}
+
+
+def write_peer_data(data: Path, out: Path) -> bool:
+    """The dataset kg-service serves, as N-Quads: `data` loaded into a pyoxigraph store, the default graph
+    written by kg-service's own `default_graph_update` (with a resolved layer: vocab.DEFAULT_GRAPHS; else
+    the union of the named graphs), and the store dumped. Oxigraph's server loads this file, so both
+    servers hold the same quads. Returns whether the dataset has a resolved layer."""
+    store = ox.Store()
+    store.bulk_load(path=data, format=ox.RdfFormat.N_QUADS)
+    resolved = has_resolved_layer(store)
+    store.update(default_graph_update(resolved=resolved))
+    tmp = out.with_name(out.name + ".tmp")
+    store.dump(tmp, format=ox.RdfFormat.N_QUADS)
+    tmp.replace(out)
+    return resolved
+
+
 def prepare_data(size: str, folder: Path) -> tuple[Path, Path, int]:
-    """The dataset as N-Quads, and a copy with the union default graph written out; and its quads count."""
+    """The dataset as N-Quads (what kg-service is given), the dataset kg-service serves from it written
+    out for the peers (see `write_peer_data`), and the quads count of the first.
+
+    The peers' file is remade when the data is newer or its marker (`peer_data_marker`) differs."""
     folder.mkdir(parents=True, exist_ok=True)
-    data, union = folder / f"{size}.nq", folder / f"{size}.union.nq"
+    data, served = folder / f"{size}.nq", folder / f"{size}.served.nq"
+    marker_file = served.with_name(served.name + ".json")
     if not data.exists():
         if size == "seeds":
             from kg_service.build import build_dataset
@@ -66,22 +96,20 @@ def prepare_data(size: str, folder: Path) -> tuple[Path, Path, int]:
             data.write_bytes(dataset_nquads(build_dataset(Settings.from_env()).dataset))
         else:
             write_corpus(SIZES[size], data)
-    if not union.exists() or union.stat().st_mtime < data.stat().st_mtime:
-        seen, count = set(), 0
-        tmp = union.with_name(union.name + ".tmp")
-        with data.open("rb") as source, tmp.open("wb") as out:
-            for line in source:
-                out.write(line)
-            for quad in ox.parse(path=data, format=ox.RdfFormat.N_QUADS):
-                if isinstance(quad.graph_name, ox.NamedNode):
-                    triple = str(quad.triple)
-                    key = hashlib.blake2b(triple.encode(), digest_size=8).digest()
-                    if key not in seen:
-                        seen.add(key)
-                        out.write(triple.encode() + b" .\n")
-        tmp.replace(union)
-    count = sum(1 for line in data.open("rb") if line.strip())
-    return data, union, count
+    try:
+        marker = json.loads(marker_file.read_text())
+    except (OSError, ValueError):
+        marker = {}
+    expected = peer_data_marker()
+    fresh = (served.exists() and served.stat().st_mtime >= data.stat().st_mtime
+             and {k: marker.get(k) for k in expected} == expected and isinstance(marker.get("quads"), int))
+    if not fresh:
+        (folder / f"{size}.union.nq").unlink(missing_ok=True)  # the old, hand-made union file
+        resolved = write_peer_data(data, served)
+        count = sum(1 for line in data.open("rb") if line.strip())
+        marker = {**expected, "quads": count, "resolved_layer": resolved}
+        marker_file.write_text(json.dumps(marker, indent=2))
+    return data, served, marker["quads"]
 
 
 def named_query_texts() -> dict[str, str]:
@@ -270,7 +298,7 @@ def main() -> None:
     work = RESULTS / "work"
     work.mkdir(parents=True, exist_ok=True)
     print(f"preparing the {args.size} dataset ...", flush=True)
-    data, union_data, quads = prepare_data(args.size, RESULTS / "data")
+    data, served_data, quads = prepare_data(args.size, RESULTS / "data")
     queries = named_query_texts()
     servers: dict[str, Server] = {}
     result: dict = {"size": args.size, "quads": quads, "kg_store": kg_store, "queries": list(queries),
@@ -281,8 +309,8 @@ def main() -> None:
     try:
         starters = {"kg-service": lambda: start_kg_service(data, work, store=work / "kg-store"
                                                            if kg_store == "persistent" else None),
-                    "oxigraph": (lambda: start_oxigraph_memory(union_data, work)) if args.oxigraph_memory
-                    else (lambda: start_oxigraph(union_data, work)),
+                    "oxigraph": (lambda: start_oxigraph_memory(served_data, work)) if args.oxigraph_memory
+                    else (lambda: start_oxigraph(served_data, work)),
                     "rdflib-endpoint": lambda: start_rdflib_endpoint(data, work)}
         for name in ("kg-service", *peers):
             print(f"starting {name} ...", flush=True)
