@@ -1,4 +1,4 @@
-"""How the servers are measured: one SPARQL client, a result normaliser, latency rounds and a throughput run.
+"""How the servers are measured: one SPARQL client, result normalisers, latency rounds and a throughput run.
 
 Every server gets the same query text (named queries with their default parameters bound by a
 VALUES block, since the peers have no substitution) by the same client: a POSTed form, SPARQL JSON
@@ -10,15 +10,20 @@ bounded in count and in time.
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import statistics
 import threading
 import time
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import pyoxigraph as ox
+
 ACCEPT = "application/sparql-results+json"
+GRAPH_ACCEPT = "application/n-triples"  # for CONSTRUCT and DESCRIBE
 
 
 class Client:
@@ -33,17 +38,19 @@ class Client:
         self.timeout_s = timeout_s
         self.conn: http.client.HTTPConnection | None = None
         self.vary, self.sent = vary, 0
+        self.content_type = ""  # of the last answer
 
-    def query(self, text: str) -> tuple[int, bytes]:
+    def query(self, text: str, accept: str = ACCEPT) -> tuple[int, bytes]:
         self.sent += 1
         body = urllib.parse.urlencode({"query": f"{text}\n# {id(self)}-{self.sent}" if self.vary else text})
-        headers = {"Accept": ACCEPT, "Content-Type": "application/x-www-form-urlencoded"}
+        headers = {"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"}
         for attempt in range(2):  # a kept-alive connection the server closed is reopened once
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
             try:
                 self.conn.request("POST", self.path, body=body, headers=headers)
                 response = self.conn.getresponse()
+                self.content_type = (response.getheader("Content-Type") or "").split(";")[0].strip()
                 return response.status, response.read()
             except (http.client.HTTPException, ConnectionError):
                 self.close()
@@ -81,6 +88,25 @@ def normalise(body: bytes) -> Counter:
             row.append((kind, value, term.get("datatype"), (term.get("xml:lang") or "").lower()))
         rows[tuple(row)] += 1
     return rows
+
+
+def normalise_graph(body: bytes, media_type: str = GRAPH_ACCEPT) -> Counter:
+    """A CONSTRUCT or DESCRIBE answer as a set of triples (an RDF graph has no duplicates), in the
+    format the server says it sent; every blank node is written `_:b`, since their labels are the
+    engine's own."""
+    fmt = ox.RdfFormat.from_media_type(media_type) or ox.RdfFormat.N_TRIPLES
+    triples = set()
+    for triple in ox.parse(body, format=fmt):
+        terms = (triple.subject, triple.predicate, triple.object)
+        triples.add(tuple("_:b" if isinstance(t, ox.BlankNode) else str(t) for t in terms))
+    return Counter(triples)
+
+
+def normalise_answer(body: bytes, media_type: str) -> Counter:
+    """`normalise` for SPARQL results, `normalise_graph` for an RDF graph."""
+    if "sparql-results" in media_type or media_type == "application/json":
+        return normalise(body)
+    return normalise_graph(body, media_type)
 
 
 def differences(expected: Counter, got: Counter) -> str:
@@ -146,19 +172,29 @@ def latency_rounds(clients: dict[str, Client], queries: dict[str, str], *, round
     return timings
 
 
-def throughput(query_url: str, queries: list[str], *, clients: int, duration_s: float,
+Requests = Callable[[int], Iterator[tuple[str, str]]]  # client index -> endless (query text, accept)
+
+
+def cycle(texts: list[str]) -> Requests:
+    """The 'all' mix: client i cycles through `texts` from the i-th on, every answer as SPARQL JSON."""
+    return lambda index: ((texts[(index + k) % len(texts)], ACCEPT) for k in itertools.count())
+
+
+def throughput(query_url: str, requests: Requests, *, clients: int, duration_s: float,
                vary: bool = False) -> dict[str, float]:
-    """Requests answered per second by `clients` threads, each cycling through `queries` for `duration_s`."""
+    """Requests answered per second by `clients` threads, each sending the requests `requests(index)`
+    gives it, one after the other, for `duration_s`."""
     done, failed = [0] * clients, [0] * clients
     stop_at = time.monotonic() + duration_s
 
     def work(index: int) -> None:
         client = Client(query_url, timeout_s=max(duration_s * 2, 30), vary=vary)
-        position = index
+        mine = requests(index)
         try:
             while time.monotonic() < stop_at:
+                text, accept = next(mine)
                 try:
-                    status, _ = client.query(queries[position % len(queries)])
+                    status, _ = client.query(text, accept)
                 except (OSError, http.client.HTTPException):
                     status = 0
                     client.close()
@@ -166,7 +202,6 @@ def throughput(query_url: str, queries: list[str], *, clients: int, duration_s: 
                     done[index] += 1
                 else:
                     failed[index] += 1
-                position += 1
         finally:
             client.close()
 
