@@ -9,6 +9,7 @@ and ``SERVICE`` are refused before the query reaches the engine.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -96,6 +97,26 @@ def inspect_query(text: str) -> QueryShape:
     if "SERVICE" in words:
         raise QueryError("SERVICE is disabled: this endpoint does not query other endpoints", Location(field="query"))
     return QueryShape(form, "FROM" in words, not VOLATILE.isdisjoint(words))
+
+
+KNOWN_TEXTS = 2048  # query texts whose verdict is kept
+KNOWN_TEXT_CHARS = 4096  # ... when no longer than this (at most 8 MiB kept)
+
+
+@functools.lru_cache(maxsize=KNOWN_TEXTS)
+def _known_shape(text: str) -> QueryShape:
+    return inspect_query(text)
+
+
+def query_shape(text: str) -> QueryShape:
+    """`inspect_query`, remembering the verdict on short texts: named queries, pages and dashboards send the
+    same texts again and again, and a text's shape never changes (a refused text is looked at each time:
+    lru_cache keeps no exceptions).
+
+    >>> query_shape("ASK {}") is query_shape("ASK {}")
+    True
+    """
+    return _known_shape(text) if len(text) <= KNOWN_TEXT_CHARS else inspect_query(text)
 
 
 def check_structure(text: str, field: str = "query") -> list[str]:

@@ -19,7 +19,7 @@ from flask import Response, g, request
 
 from ..errors import KgError, Location, NotAcceptable, QueryTimeout, TooManyRows, UsageError
 from ..formats import DATASET, GRAPH, RESULTS, Format
-from ..guard import QueryShape, inspect_query
+from ..guard import QueryShape, query_shape
 from ..limits import Limits, check_length, limits_for
 from ..negotiation import choose_format
 from ..settings import Settings
@@ -77,7 +77,7 @@ def plan(query: QueryRequest, settings: Settings, version: str) -> Plan:
     check_length(query.text, settings)
     check_iris("default-graph-uri", query.default_graphs)
     check_iris("named-graph-uri", query.named_graphs)
-    shape = inspect_query(query.text)
+    shape = query_shape(query.text)
     kinds = [GRAPH, DATASET] if shape.is_graph else [RESULTS]
     try:
         fmt = choose_format(query.accept, kinds, format_overrides(query.params))
