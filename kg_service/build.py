@@ -17,7 +17,7 @@ from pathlib import Path
 from rdflib import RDF, RDFS, Dataset, Graph, URIRef
 
 from .compiler import Catalogue, CompiledArticle, added_events, compile_article, event_iri
-from .mapping import Mapping, load_mapping, read_text_file
+from .mapping import Mapping, load_mapping
 from .progress import progress
 from .register import Register, declared_in, load_register, register_graph, with_declared
 from .report import Finding
@@ -33,6 +33,7 @@ from .vocab import (
     RESOLVED_GRAPH,
     article_graph,
 )
+from .yamlread import read_text_file
 
 
 @dataclass

@@ -15,8 +15,7 @@ from typing import cast
 from rdflib import RDF, Dataset, Graph, URIRef
 
 from .compiler import Catalogue
-from .dates import Span
-from .mapping import is_date_text
+from .dates import Span, is_date_text
 from .quotes import not_found_hint
 from .report import Finding
 from .vocab import CORRECTION_GRAPH, DKG, EVENT_CLASSES, GRAPH, ID, OA

@@ -17,7 +17,8 @@ from typing import Any
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, SKOS
 
-from .dates import date_literal
+from .dates import date_literal, is_date_text
+from .entries import Entry, Quote
 from .fields import (
     ADDED_EVENT,
     ARTICLE_FIELDS,
@@ -37,7 +38,7 @@ from .fields import (
     correctable,
     event_fields,
 )
-from .mapping import Entry, Mapping, Quote, is_date_text
+from .mapping import Mapping
 from .quotes import CONTEXT, Located, count, locate, not_found_hint
 from .register import Register
 from .report import Finding

@@ -43,13 +43,14 @@ from .checks import (
     unknown_iri_findings,
 )
 from .compiler import Catalogue, CompiledArticle, compile_article, event_iri
-from .dates import Span, resolve_phrase
+from .dates import Span, is_date_text, resolve_phrase
 from .errors import InputError, Location, MappingError, MappingErrors, TooLarge
-from .mapping import Mapping, is_date_text, load_mapping, read_text_file
+from .mapping import Mapping, load_mapping
 from .register import register_graph
 from .report import Finding, Report
 from .settings import Settings
 from .vocab import CORRECTION_GRAPH, DKG, ENTITY_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, ORG, RESOLVED_GRAPH, article_iri
+from .yamlread import read_text_file
 
 if TYPE_CHECKING:
     from rdflib.query import Processor, Result
