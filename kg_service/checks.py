@@ -14,7 +14,7 @@ from typing import cast
 
 from rdflib import RDF, Dataset, Graph, URIRef
 
-from .compiler import Catalogue
+from .catalogue import Catalogue
 from .dates import Span, is_date_text
 from .quotes import not_found_hint
 from .report import Finding

@@ -32,6 +32,7 @@ from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.sparql import Query
 
 from .build import Build, build_dataset, catalogue_for, cross_article_findings
+from .catalogue import Catalogue
 from .checks import (
     KnownEvent,
     collect_corrections,
@@ -42,7 +43,8 @@ from .checks import (
     quote_findings,
     unknown_iri_findings,
 )
-from .compiler import Catalogue, CompiledArticle, compile_article, event_iri
+from .compiled import CompiledArticle, event_iri
+from .compiler import compile_article
 from .dates import Span, is_date_text, resolve_phrase
 from .errors import InputError, Location, MappingError, MappingErrors, TooLarge
 from .mapping import Mapping, load_mapping

@@ -22,7 +22,7 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import SH
 
 from kg_service.cli import cli
-from kg_service.compiler import CompiledArticle
+from kg_service.compiled import CompiledArticle
 from kg_service.formats import find_format
 from kg_service.resolve import resolve
 from kg_service.validate import load_shapes
