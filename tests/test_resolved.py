@@ -25,7 +25,7 @@ from kg_service.cli import cli
 from kg_service.compiled import CompiledArticle
 from kg_service.formats import find_format
 from kg_service.resolve import resolve
-from kg_service.validate import load_shapes
+from kg_service.shacl import load_shapes
 from kg_service.vocab import DKG, UNION_GRAPH, article_graph, mint
 
 EV = "https://w3id.org/kg-service/id/event/"
