@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .mapping import is_text_name
 from .pagedata import PAGE_LIMIT, Value, labels, local_name, select
 from .store import KnowledgeGraph
 from .vocab import article_graph, article_iri, is_key
+from .wellformed import is_text_name
 
 
 @dataclass(frozen=True)

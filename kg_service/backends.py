@@ -113,8 +113,9 @@ def built_seeds(settings: Settings) -> bytes:
     """The seeds compiled and validated, as N-Quads; refuses a build that does not conform, as
     `kg-service build` exits 1 for it. An add killed midway is finished or undone first."""
     from .build import build_dataset
+    from .buildcheck import validate_build
     from .seeds import recover, seeds_lock
-    from .validate import load_shapes, validate_build
+    from .shacl import load_shapes
 
     with seeds_lock(settings.seeds_dir):
         recover(settings.seeds_dir)

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from rdflib import RDF, RDFS, Dataset, Graph, URIRef
 
-from .compiler import Catalogue, CompiledArticle, added_events, compile_article, event_iri
-from .mapping import Mapping, load_mapping, read_text_file
+from .catalogue import Catalogue
+from .compiled import CompiledArticle, event_iri
+from .compiler import added_events, compile_article
+from .mapping import Mapping, load_mapping
 from .progress import progress
 from .register import Register, declared_in, load_register, register_graph, with_declared
 from .report import Finding
@@ -33,6 +35,7 @@ from .vocab import (
     RESOLVED_GRAPH,
     article_graph,
 )
+from .yamlread import read_text_file
 
 
 @dataclass

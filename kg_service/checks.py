@@ -14,9 +14,8 @@ from typing import cast
 
 from rdflib import RDF, Dataset, Graph, URIRef
 
-from .compiler import Catalogue
-from .dates import Span
-from .mapping import is_date_text
+from .catalogue import Catalogue
+from .dates import Span, is_date_text
 from .quotes import not_found_hint
 from .report import Finding
 from .vocab import CORRECTION_GRAPH, DKG, EVENT_CLASSES, GRAPH, ID, OA

@@ -1,116 +1,38 @@
 """Compile one checked mapping and its verbatim text into RDF: the article's named graph and metadata.
 
-The compiler mints stable IRIs from the mapping's keys, resolves entity and event keys through a
-`Catalogue` (the register plus the events already known), locates every evidence quote in the text
-by code point, and records problems as `Finding`s with the mapping line instead of stopping, so the
-validator can report everything at once. It never guesses: an unknown key or a quote that is not in
-the text produces no triple, only a finding.
+The compiler mints stable IRIs from the mapping's keys (compiled.py), resolves entity and event keys
+through a `Catalogue` (catalogue.py: the register plus the events already known), types every value
+as its field says (terms.py), locates every evidence quote in the text by code point (evidence.py),
+and records problems as `Finding`s with the mapping line instead of stopping, so the validator can
+report everything at once. It never guesses: an unknown key or a quote that is not in the text
+produces no triple, only a finding. This module walks the mapping: the article's metadata, the
+spellings it uses, its events and statements with their claims, and its corrections.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-from dataclasses import dataclass, field
 from typing import Any
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, SKOS
 
+from .catalogue import Catalogue
+from .compiled import CompiledArticle, correction_iri, event_iri, statement_iri
 from .dates import date_literal
-from .fields import (
-    ADDED_EVENT,
-    ARTICLE_FIELDS,
-    BOOL,
-    CHOICE_VALUES,
-    COUNT,
-    DATE,
-    DECIMAL,
-    DURATION,
-    KEY,
-    KEYS,
-    PREDICATES,
-    STATEMENT_FIELDS,
-    TEXT,
-    TEXTS,
-    FieldSpec,
-    correctable,
-    event_fields,
-)
-from .mapping import Entry, Mapping, Quote, is_date_text
-from .quotes import CONTEXT, Located, count, locate, not_found_hint
-from .register import Register
+from .entries import Entry
+from .evidence import EvidenceWriter
+from .fields import ADDED_EVENT, ARTICLE_FIELDS, PREDICATES, STATEMENT_FIELDS, FieldSpec, correctable, event_fields
+from .mapping import Mapping
 from .report import Finding
-from .vocab import CLAIM_RELATIONS, DKG, EVENT_CLASSES, OA, article_graph, article_iri, mint
-
-_PLAIN = {"award_currency"}
-
-
-@dataclass
-class Catalogue:
-    """Everything a key in a mapping can name: register entities and events of any article."""
-
-    register: Register
-    events: dict[str, URIRef] = field(default_factory=dict)
-
-    def resolve(self, key: str) -> URIRef | None:
-        return self.register.iri(key) or self.events.get(key)
-
-    def describe(self, key: str) -> str:
-        """A key with the names it goes by, so the author recognises the entity they meant."""
-        entry = self.register.entries.get(key)
-        if entry is None:
-            return key
-        return f"{key} ({'; '.join((entry.name, *entry.aliases)[:3])})"
-
-    def suggest(self, key: str) -> list[str]:
-        """The closest known keys and names, for "did you mean" in a finding."""
-        names = self.register.names() | {k: k for k in self.events}
-        close = difflib.get_close_matches(key.replace("-", " ").lower(), list(names), n=3, cutoff=0.5)
-        close += difflib.get_close_matches(key, list(names), n=3, cutoff=0.6)
-        seen: dict[str, None] = {}
-        for name in close:
-            seen.setdefault(names[name], None)
-        return list(seen)[:3]
-
-
-@dataclass
-class CompiledArticle:
-    """The RDF of one article plus what went wrong and where each node came from."""
-
-    article_id: str
-    graph_iri: URIRef
-    graph: Graph
-    meta: Graph
-    corrections: Graph
-    findings: list[Finding]
-    lines: dict[URIRef, tuple[int, dict[str, int]]]  # node -> (line, field -> line), to map SHACL back
-    added: Graph = field(default_factory=Graph)  # events the corrections add: the corrections' claims
-
-    def line_for(self, focus: str, path: str | None) -> int | None:
-        """The mapping line of a node, or of its field whose predicate is `path`."""
-        node = self.lines.get(URIRef(focus))
-        if node is None:
-            return None
-        line, fields = node
-        for name, predicate in PREDICATES.items():
-            if path and str(predicate) == path and name in fields:
-                return fields[name]
-        return line
+from .terms import field_terms, value_literal
+from .vocab import CLAIM_RELATIONS, DKG, EVENT_CLASSES, article_graph, article_iri
 
 
 def added_events(mapping: Mapping) -> dict[str, Entry]:
     """The events a mapping's corrections add (`field: event`), by key."""
     return {e.values["subject"]: e.values["correct"] for e in mapping.corrections
             if e.values.get("field") == ADDED_EVENT and isinstance(e.values.get("correct"), Entry)}
-
-
-def event_iri(key: str) -> URIRef:
-    return mint("event", key)
-
-
-def statement_iri(article_id: str, key: str) -> URIRef:
-    return mint("statement", article_id, key)
 
 
 def compile_article(mapping: Mapping, text: str, catalogue: Catalogue) -> CompiledArticle:
@@ -136,11 +58,11 @@ def compile_article(mapping: Mapping, text: str, catalogue: Catalogue) -> Compil
 class _Compiler:
     def __init__(self, mapping: Mapping, text: str, catalogue: Catalogue, out: CompiledArticle):
         self.mapping, self.text, self.catalogue, self.out = mapping, text, catalogue, out
-        self.searched = 0  # quotes not found so far: only the first few get a closest-passage search
         self.article_iri = article_iri(out.article_id)
         self.local = {e.values["id"]: statement_iri(out.article_id, e.values["id"]) for e in mapping.statements}
         self.local |= {e.values["id"]: event_iri(e.values["id"]) for e in mapping.events}
         self.local |= {key: event_iri(key) for key in added_events(mapping)}
+        self.evidence = EvidenceWriter(text, out, self.finding)
 
     def finding(self, severity: str, line: int, message: str, focus: URIRef | None = None,
                 path: URIRef | None = None) -> None:
@@ -244,87 +166,12 @@ class _Compiler:
                          f"{where}.date_phrase: {entry.values['date_phrase']!r} does not occur in the text",
                          iri, DKG.datePhrase)
         for quote in entry.values.get("evidence", ()):
-            self.evidence(iri, quote, where, set(specs))
+            self.evidence.add(iri, quote, where, set(specs))
 
     def terms(self, name: str, spec: FieldSpec, value: Any, line: int, where: str,
               focus: URIRef) -> list[URIRef | Literal]:
-        """The RDF terms of one checked field value, as its type in the registry says; an unknown key
-        becomes a finding and no term."""
-        if name in CHOICE_VALUES:
-            return [CHOICE_VALUES[name][value]]
-        if spec.type in (KEY, KEYS):
-            found = (self.ref(key, line, where, focus) for key in ((value,) if spec.type == KEY else value))
-            return [iri for iri in found if iri is not None]
-        if spec.type == DATE:
-            return [date_literal(value)]
-        if spec.type in (TEXT, TEXTS):
-            return [Literal(text) if name in _PLAIN else Literal(text, lang="en")
-                    for text in ((value,) if spec.type == TEXT else value)]
-        if spec.type == DURATION:
-            return [Literal(value, datatype=XSD.duration)]
-        if spec.type == COUNT:
-            return [Literal(value, datatype=XSD.nonNegativeInteger)]
-        if spec.type == DECIMAL:
-            return [Literal(str(value), datatype=XSD.decimal)]
-        if spec.type == BOOL:
-            return [Literal(bool(value))]
-        return []
-
-    def evidence(self, fact: URIRef, quote: Quote, where: str, fields: set[str]) -> None:
-        found = locate(self.text, quote.text, quote.occurrence)
-        if quote.start is not None:
-            found = self.offset(fact, quote, where, found)
-            if found is None:
-                return
-        elif found is None:
-            times = count(self.text, quote.text)
-            message = (f"{where}.evidence: the quote occurs {times} time(s), not {quote.occurrence}" if times else
-                       f"{where}.evidence: quote not found in the text; "
-                       f"{not_found_hint(self.text, quote.text, self.searched)}")
-            self.searched += not times
-            self.finding("Violation", quote.line, message, fact, DKG.evidence)
-            return
-        if quote.start is None and quote.occurrence == 1 and count(self.text, quote.text) > 1:
-            self.finding("Warning", quote.line, f"{where}.evidence: the quote occurs {count(self.text, quote.text)} "
-                         "times; the first is used: add occurrence: N to pick another", fact, DKG.evidence)
-        ev = mint("evidence", self.out.article_id, f"{found.start}-{found.end}")
-        target, quote_sel, pos_sel = URIRef(ev + "#target"), URIRef(ev + "#quote"), URIRef(ev + "#position")
-        for node in (ev, target, quote_sel, pos_sel):  # a SHACL result about the evidence points at its quote
-            self.out.lines.setdefault(node, (quote.line, {}))
-        graph = self.out.graph
-        graph.add((fact, DKG.evidence, ev))
-        graph.add((ev, RDF.type, DKG.Evidence))
-        graph.add((ev, RDF.type, OA.Annotation))
-        graph.add((ev, OA.motivatedBy, OA.describing))
-        graph.add((ev, OA.hasBody, fact))
-        graph.add((ev, OA.hasTarget, target))
-        graph.add((target, RDF.type, OA.SpecificResource))
-        graph.add((target, OA.hasSource, self.article_iri))
-        graph.add((target, OA.hasSelector, quote_sel))
-        graph.add((target, OA.hasSelector, pos_sel))
-        graph.add((quote_sel, RDF.type, OA.TextQuoteSelector))
-        graph.add((quote_sel, OA.exact, Literal(quote.text)))
-        graph.add((quote_sel, OA.prefix, Literal(found.prefix)))
-        graph.add((quote_sel, OA.suffix, Literal(found.suffix)))
-        graph.add((pos_sel, RDF.type, OA.TextPositionSelector))
-        graph.add((pos_sel, OA.start, Literal(found.start, datatype=XSD.nonNegativeInteger)))
-        graph.add((pos_sel, OA.end, Literal(found.end, datatype=XSD.nonNegativeInteger)))
-        for name in quote.supports:
-            if name not in fields or name not in PREDICATES:
-                self.finding("Violation", quote.line, f"{where}.evidence.supports: {name!r} is not a field here")
-                continue
-            graph.add((ev, DKG.supports, PREDICATES[name]))
-
-    def offset(self, fact: URIRef, quote: Quote, where: str, found: Located | None) -> Located | None:
-        """The quote at the author's own offset, or a finding saying what the text holds there."""
-        start, end = quote.start or 0, (quote.start or 0) + len(quote.text)
-        if self.text[start:end] == quote.text:
-            return Located(start, end, self.text[max(0, start - CONTEXT):start], self.text[end:end + CONTEXT])
-        there = self.text[start:end]
-        elsewhere = f"; the quote is at offset {found.start}" if found else ""
-        self.finding("Violation", quote.line, f"{where}.evidence.start: offset {start} does not match the quote: "
-                     f"the text there reads {there!r}{elsewhere}", fact, DKG.evidence)
-        return None
+        """The RDF terms of one checked field value (terms.py); an unknown key becomes a finding and no term."""
+        return field_terms(name, spec, value, lambda key: self.ref(key, line, where, focus))
 
     def correction(self, entry: Entry) -> None:
         """The correction as data in graph:corrections: what it corrects, the typed correct value (an
@@ -348,35 +195,11 @@ class _Compiler:
                                    f"corrections.{values['subject']}.correct", iri):
                 graph.add((iri, DKG.correctValue, term))
         else:
-            graph.add((iri, DKG.correctValue, _value_literal(str(values["correct"]))))
+            graph.add((iri, DKG.correctValue, value_literal(str(values["correct"]))))
         if "stated" in values:
-            graph.add((iri, DKG.statedValue, _value_literal(values["stated"])))
+            graph.add((iri, DKG.statedValue, value_literal(values["stated"])))
         graph.add((iri, DCTERMS.source, URIRef(values["source"])))
         label = f"Correction of {values['field']} of {values['subject']} in article {self.out.article_id}"
         graph.add((iri, RDFS.label, Literal(label, lang="en")))
         if "note" in values:
             graph.add((iri, RDFS.comment, Literal(values["note"], lang="en")))
-
-
-def correction_iri(article_id: str, subject: str, field_name: str) -> URIRef:
-    """The IRI of a correction: one per article, subject and field.
-
-    >>> str(correction_iri("004_fe33916f0645b2f3", "abe-park-summit", "end_date")).rsplit("/", 3)[1:]
-    ['004_fe33916f0645b2f3', 'abe-park-summit', 'end-date']
-    """
-    return mint("correction", article_id, subject, _slug(field_name))
-
-
-def _slug(text: str) -> str:
-    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split()) or "value"
-
-
-def _value_literal(text: str) -> Literal:
-    """A stated or correct value: typed as a date when it is one, plain text otherwise.
-
-    >>> _value_literal("2017-09-22").datatype == XSD.date, _value_literal("Nippon Steel").datatype
-    (True, None)
-    """
-    if is_date_text(text):
-        return date_literal(text)
-    return Literal(text, lang="en")

@@ -3,7 +3,8 @@
 Articles say "on the 21st", "last Thursday", "last week" or "in July 2019". The mapping author
 writes the resolved date beside the phrase; `resolve_phrase` resolves the phrases it understands so
 the validator can check the author's arithmetic. Phrases it does not understand resolve to None:
-the validator then says nothing rather than guessing.
+the validator then says nothing rather than guessing. `is_date_text` tells a date written at its
+precision from anything else, for the mapping reader, the checks and the search alike.
 """
 
 from __future__ import annotations
@@ -17,6 +18,26 @@ from rdflib import XSD, Literal
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
            "october", "november", "december"]
+_DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
+
+
+def is_date_text(text: str) -> bool:
+    """Tell whether `text` is a real date written as YYYY-MM-DD, YYYY-MM or YYYY.
+
+    >>> is_date_text("2021-09-23"), is_date_text("2018-10"), is_date_text("2021-02-30"), is_date_text("soon")
+    (True, True, False, False)
+    """
+    return bool(_DATE.fullmatch(text)) and _valid_date(text)
+
+
+def _valid_date(text: str) -> bool:
+    if len(text) < 10:
+        return True
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def date_literal(text: str) -> Literal:

@@ -4,7 +4,7 @@ Each `FieldSpec` says a field's type (how the reader checks it and the compiler 
 is required, its choices, the ontology property it becomes, the event classes that have it, whether an
 agent it names takes part in the event (an *actor*: who met, ruled, imposed...), and how the resolver
 (resolve.py) picks the best-known value when articles and corrections disagree. The reader
-(mapping.py), the compiler, the resolver, the checks, the pages and the timeline all read this table,
+(fieldread.py), the compiler, the resolver, the checks, the pages and the timeline all read this table,
 and a correction's value is typed by the spec of the field it corrects: adding a field is one entry.
 """
 

@@ -1,116 +1,50 @@
 """Read and check one mapping file: the hand-written, declarative account of what an article reports.
 
-A mapping is YAML (read with ruamel.yaml, which keeps the line of every node) with four sections:
-``article`` (metadata), ``mentions`` (every spelling under which a register entity appears),
-``events``, ``statements`` and ``corrections``. This module checks the *form* of the file only:
-known fields, required fields, value types, keys that can be IRIs. Whether referenced entities
-exist, quotes occur in the text or dates make sense is for the compiler and the validator, which
-report against the line numbers kept here. Every error reads ``file:line: field: message``.
-An impossible date written unquoted (2021-02-30) is kept as text so that it, too, is reported at
-its line rather than crashing the YAML reader.
+A mapping is YAML (read by yamlread.py, which keeps the line of every node) with the sections
+``article`` (metadata), ``entities`` (register entries the article brings), ``mentions`` (every
+spelling under which a register entity appears), ``events``, ``statements`` and ``corrections``.
+This module reads the sections and checks the *form* of the file only, each entry's fields through
+the field reader (fieldread.py): known sections and fields, required fields, value types, keys that
+can be IRIs, ids used once. Whether referenced entities exist, quotes occur in the text or dates make
+sense is for the compiler and the validator, which report against the line numbers kept here. Every
+error reads ``file:line: field: message``. An impossible date written unquoted (2021-02-30) is kept as
+text so that it, too, is reported at its line rather than crashing the YAML reader.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyoxigraph as ox
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from .dates import is_date_text as is_date_text  # re-exported: search.py reads it from here
+from .entries import Entry
 from .errors import Location, MappingError, MappingErrors
-
-# What a field is lives in the field registry (fields.py); re-exported here for the reader's users.
+from .fieldread import SchemaReader, describe, key_line
 from .fields import (
     ADDED_EVENT,
     ARTICLE_FIELDS,
-    BOOL,
-    CHOICE,
     CORRECTION_FIELDS,
-    COUNT,
-    DATE,
-    DECIMAL,
-    DISTINCT,
-    DURATION,
     EVENT_FIELDS,
     KEY,
     KEYS,
-    QUOTES,
     STATEMENT_FIELDS,
     TEXT,
-    TEXTS,
-    URL,
-    URLS,
-    WIKIDATA,
     FieldSpec,
     correctable,
     event_fields,
 )
-from .vocab import CLAIM_RELATIONS, is_key
-from .yamlread import MAX_EXPANDED_NODES as MAX_EXPANDED_NODES  # re-exported: mappings are read with these
-from .yamlread import parse_yaml as parse_yaml
-from .yamlread import read_text_file as read_text_file
+from .wellformed import is_text_name
+from .yamlread import parse_yaml as parse_yaml  # re-exported: cli.py reads mappings' YAML through it
+from .yamlread import read_text_file
 
 SECTIONS = {"article", "entities", "mentions", "events", "statements", "corrections"}
-_DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
-_DURATION = re.compile(r"P(?=.)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_WIKIDATA = re.compile(r"Q[1-9][0-9]*")
-_WEB_IRI = re.compile(r"https?://[^\x00-\x20<>\"{}|\\^`\x7f-\x9f]+")
-
-
-@dataclass(frozen=True)
-class Quote:
-    """An evidence quote as written in the mapping; `occurrence` picks one of repeated passages.
-
-    `start` is an optional code-point offset the author (or the tool that wrote the mapping) gives;
-    when present it must be where the quote is, so a text edited after mapping is caught.
-    """
-
-    text: str
-    line: int
-    occurrence: int = 1
-    supports: tuple[str, ...] = ()
-    start: int | None = None
-
-
-@dataclass(frozen=True)
-class Distinct:
-    """A known event that this one is not, though it looks like it, and why (for the gate)."""
-
-    id: str
-    reason: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Claim:
-    subject: str
-    relation: str
-    object: str
-    line: int
-
-
-@dataclass
-class Entry:
-    """One event, statement or correction: checked values plus the line of each field."""
-
-    kind: str
-    line: int
-    values: dict[str, Any]
-    lines: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        return self.values.get("id") or self.values.get("subject", "")
-
-    def line_of(self, name: str) -> int:
-        return self.lines.get(name, self.line)
 
 
 @dataclass
@@ -138,256 +72,6 @@ class Mapping:
 
     def location(self, line: int, field_name: str) -> Location:
         return Location(str(self.path), line, None, field_name)
-
-
-class SchemaReader:
-    """Collects schema errors instead of stopping at the first, so one run shows all of them."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.errors: list[MappingError] = []
-
-    def error(self, line: int, where: str, message: str) -> None:
-        self.errors.append(MappingError(message, Location(str(self.path), line, None, where)))
-
-    def entry(self, node: Any, kind: str, where: str, specs: dict[str, FieldSpec], line: int,
-              nested: tuple[str, ...] = ()) -> Entry | None:
-        """Check one mapping of fields against `specs`; fields named in `nested` are the caller's."""
-        if not isinstance(node, CommentedMap):
-            self.error(line, where, f"expected a mapping of fields, got {describe(node)}")
-            return None
-        entry = Entry(kind, node.lc.line + 1 if node.lc.line is not None else line, {})
-        for name, value in node.items():
-            fline = key_line(node, name, entry.line)
-            entry.lines[str(name)] = fline
-            if name in nested:
-                continue
-            spec = specs.get(str(name))
-            if spec is None:
-                self.error(fline, f"{where}.{name}", f"unknown field; known fields: {', '.join(sorted(specs))}")
-                continue
-            checked = self.value(value, spec, f"{where}.{name}", fline)
-            if checked is not None:
-                entry.values[str(name)] = checked
-        for name, spec in specs.items():
-            if spec.required and name not in node:
-                self.error(entry.line, f"{where}.{name}", "required field is missing")
-        return entry
-
-    def value(self, value: Any, spec: FieldSpec, where: str, line: int) -> Any:
-        kind = spec.type
-        single = (KEY, TEXT, CHOICE, DATE, DURATION, URL, WIKIDATA)
-        if kind in single and isinstance(value, (CommentedMap, CommentedSeq)):
-            self.error(line, where, f"expected a single value, got {describe(value)}")
-            return None
-        if kind == KEY:
-            return self.key(value, where, line)
-        if kind == KEYS:
-            items = self.sequence(value, where, line)
-            keys = [self.key(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(items)]
-            return tuple(k for k in keys if k is not None)
-        if kind == TEXT:
-            return self.text(value, where, line)
-        if kind == TEXTS:
-            items = self.sequence(value, where, line)
-            texts = [self.text(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(items)]
-            return tuple(t for t in texts if t is not None)
-        if kind == URL:
-            return self.url(value, where, line)
-        if kind == URLS:
-            items = self.sequence(value, where, line)
-            urls = [self.url(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(items)]
-            return tuple(u for u in urls if u is not None)
-        if kind == WIKIDATA:
-            if not isinstance(value, str) or not _WIKIDATA.fullmatch(value):
-                self.error(line, where, f"{value!r} is not a Wikidata ID such as Q17")
-                return None
-            return value
-        if kind == CHOICE:
-            if str(value) not in spec.choices:
-                self.error(line, where, f"{value!r} is not one of: {', '.join(spec.choices)}")
-                return None
-            return str(value)
-        if kind == DATE:
-            text = value.isoformat() if isinstance(value, dt.date) else str(value)
-            if not is_date_text(text):
-                self.error(line, where, f"{text!r} is not a date: write YYYY-MM-DD, YYYY-MM or YYYY")
-                return None
-            return text
-        if kind == DURATION:
-            if not isinstance(value, str) or not _DURATION.fullmatch(value):
-                self.error(line, where, f"{value!r} is not an ISO 8601 duration such as PT50M")
-                return None
-            return value
-        if kind in (COUNT, DECIMAL):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
-                    kind == COUNT and not isinstance(value, int)):
-                self.error(line, where, f"{value!r} is not a {'whole ' if kind == COUNT else ''}number >= 0")
-                return None
-            return value
-        if kind == BOOL:
-            if not isinstance(value, bool):
-                self.error(line, where, f"{value!r} is not true or false")
-                return None
-            return value
-        if kind == QUOTES:
-            return self.quotes(value, where, line)
-        if kind == "claim":
-            return self.claim(value, where, line)
-        if kind == "correction":  # typed by the field it corrects: see `correction_value`
-            return value
-        if kind == DISTINCT:
-            return self.distinct(value, where, line)
-        raise AssertionError(f"unknown field type {kind}")  # a bug in the schema table, not user input
-
-    def key(self, value: Any, where: str, line: int) -> str | None:
-        if not isinstance(value, str) or not is_key(value):
-            self.error(line, where, f"{value!r} is not a key: use lowercase letters, digits, - and _")
-            return None
-        return value
-
-    def url(self, value: Any, where: str, line: int) -> str | None:
-        if not isinstance(value, str) or not is_web_iri(value):
-            self.error(line, where, f"{value!r} is not a URL: write http:// or https:// and no spaces, quotes, "
-                       "brackets or control characters")
-            return None
-        return value
-
-    def text(self, value: Any, where: str, line: int) -> str | None:
-        if isinstance(value, dt.date):  # an unquoted date where text is expected: keep as written
-            return value.isoformat()
-        if isinstance(value, int) and not isinstance(value, bool):  # an unquoted year
-            return str(value)
-        if not isinstance(value, str) or not value.strip():
-            self.error(line, where, f"expected non-empty text, got {describe(value)}")
-            return None
-        return str(value)
-
-    def sequence(self, value: Any, where: str, line: int) -> list[tuple[Any, int]]:
-        if not isinstance(value, CommentedSeq):
-            self.error(line, where, f"expected a list, got {describe(value)}")
-            return []
-        return [(v, _item_line(value, i, line)) for i, v in enumerate(value)]
-
-    def quotes(self, value: Any, where: str, line: int) -> tuple[Quote, ...]:
-        quotes = []
-        for i, (item, ln) in enumerate(self.sequence(value, where, line)):
-            here = f"{where}[{i}]"
-            if isinstance(item, str):
-                quotes.append(Quote(item, ln))
-                continue
-            if not isinstance(item, CommentedMap) or not isinstance(item.get("quote"), str):
-                self.error(ln, here, "expected a quote string or {quote: ..., occurrence: N, supports: [...], "
-                           "start: N}")
-                continue
-            unknown = set(item) - {"quote", "occurrence", "supports", "start"}
-            if unknown:
-                self.error(ln, here, f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
-            occurrence = item.get("occurrence", 1)
-            if isinstance(occurrence, bool) or not isinstance(occurrence, int) or occurrence < 1:
-                self.error(ln, f"{here}.occurrence", f"{occurrence!r} is not a whole number >= 1")
-                occurrence = 1
-            supports = item.get("supports", [])
-            if not isinstance(supports, list) or not all(isinstance(s, str) for s in supports):
-                self.error(ln, f"{here}.supports", "expected a list of field names")
-                supports = []
-            start = item.get("start")
-            if start is not None and (isinstance(start, bool) or not isinstance(start, int) or start < 0):
-                self.error(ln, f"{here}.start", f"{start!r} is not a whole number >= 0 (a code-point offset)")
-                start = None
-            quotes.append(Quote(item["quote"], ln, occurrence, tuple(supports), start))
-        if not quotes:
-            self.error(line, where, "at least one evidence quote is needed")
-        return tuple(quotes)
-
-    def distinct(self, value: Any, where: str, line: int) -> tuple[Distinct, ...]:
-        found = []
-        for i, (item, ln) in enumerate(self.sequence(value, where, line)):
-            here = f"{where}[{i}]"
-            if not isinstance(item, CommentedMap) or set(item) != {"id", "reason"}:
-                self.error(ln, here, "expected {id: EVENT, reason: TEXT}: the known event, and why this is another")
-                continue
-            key, reason = self.key(item["id"], f"{here}.id", ln), self.text(item["reason"], f"{here}.reason", ln)
-            if key is not None and reason is not None:
-                found.append(Distinct(key, reason, ln))
-        return tuple(found)
-
-    def claim(self, value: Any, where: str, line: int) -> Claim | None:
-        if not isinstance(value, CommentedMap) or set(value) != {"subject", "relation", "object"}:
-            self.error(line, where, "expected {subject: KEY, relation: NAME, object: KEY}")
-            return None
-        if value["relation"] not in CLAIM_RELATIONS:
-            self.error(line, f"{where}.relation", f"{value['relation']!r} is not one of: {', '.join(CLAIM_RELATIONS)}")
-            return None
-        subject = self.key(value["subject"], f"{where}.subject", line)
-        obj = self.key(value["object"], f"{where}.object", line)
-        if subject is None or obj is None:
-            return None
-        return Claim(subject, str(value["relation"]), obj, line)
-
-
-def key_line(node: CommentedMap, name: Any, default: int) -> int:
-    """The 1-based line of a key; ruamel.yaml keeps none for some nodes (a tagged mapping): then `default`."""
-    position = node.lc.key(name)
-    return position[0] + 1 if position and position[0] is not None else default
-
-
-def _item_line(seq: CommentedSeq, index: int, default: int) -> int:
-    position = seq.lc.item(index)
-    return position[0] + 1 if position and position[0] is not None else default
-
-
-def describe(value: Any) -> str:
-    if isinstance(value, CommentedMap):
-        return "a mapping"
-    if isinstance(value, CommentedSeq):
-        return "a list"
-    return "nothing" if value is None else f"{type(value).__name__} {value!r}"
-
-
-def is_date_text(text: str) -> bool:
-    """Tell whether `text` is a real date written as YYYY-MM-DD, YYYY-MM or YYYY.
-
-    >>> is_date_text("2021-09-23"), is_date_text("2018-10"), is_date_text("2021-02-30"), is_date_text("soon")
-    (True, True, False, False)
-    """
-    return bool(_DATE.fullmatch(text)) and _valid_date(text)
-
-
-def is_text_name(name: str) -> bool:
-    """Tell whether `name` is a bare article file name whose stem can be an article id (no folders).
-
-    >>> is_text_name("003_11110d5589b8cc2d.txt"), is_text_name("../etc/passwd.txt"), is_text_name("a.md")
-    (True, False, False)
-    """
-    stem, dot, suffix = name.rpartition(".")
-    return bool(dot) and suffix == "txt" and is_key(stem)
-
-
-def is_web_iri(text: str) -> bool:
-    """Tell whether `text` is an http(s) IRI that the store accepts as it is (it becomes a node of the graph,
-    and one IRI the store refuses would stop the service from loading the seeds).
-
-    >>> is_web_iri("https://example.org/a?b=1"), is_web_iri("https://example.org/a\\n"), is_web_iri("a b")
-    (True, False, False)
-    """
-    if not isinstance(text, str) or not _WEB_IRI.fullmatch(text):
-        return False
-    try:
-        ox.NamedNode(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _valid_date(text: str) -> bool:
-    if len(text) < 10:
-        return True
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def load_mapping(path: Path, text: str | None = None) -> Mapping:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from .dates import is_date_text
 from .errors import Location, UsageError
-from .mapping import is_date_text
 from .vocab import PREFIXES
 
 TYPES = ("iri", "date", "string", "integer")

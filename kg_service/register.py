@@ -16,23 +16,12 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS
 
 from .dates import date_literal
+from .entries import Entry
 from .errors import Location, MappingError, MappingErrors
-from .mapping import (
-    DATE,
-    KEY,
-    KEYS,
-    TEXT,
-    TEXTS,
-    URL,
-    URLS,
-    WIKIDATA,
-    Entry,
-    FieldSpec,
-    SchemaReader,
-    parse_yaml,
-    read_text_file,
-)
+from .fieldread import SchemaReader
+from .fields import DATE, KEY, KEYS, TEXT, TEXTS, URL, URLS, WIKIDATA, FieldSpec
 from .vocab import DKG, ORG, SCHEMA, TIME, WD, mint
+from .yamlread import parse_yaml, read_text_file
 
 _ENTITY = {
     "key": FieldSpec(KEY, True), "name": FieldSpec(TEXT, True, help="the correct name, as encyclopedias spell it"),

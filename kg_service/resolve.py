@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from rdflib import RDF, Graph, Literal, Node, URIRef
 from rdflib.namespace import DCTERMS, PROV
 
-from .compiler import CompiledArticle
+from .compiled import CompiledArticle
 from .fields import (
     COMMON_EVENT_FIELDS,
     EVENT_FIELDS,

@@ -27,10 +27,10 @@ from pathlib import Path
 
 from .errors import ArticleRefused, Conflict, DamagedSeeds, InputError, Location
 from .intake import decode
-from .mapping import is_text_name
 from .paths import check_addable
 from .report import Report
 from .validate import Context, validate_mapping
+from .wellformed import is_text_name
 
 JOURNAL = ".add.journal"
 STEPS = ("locked", "temporary-files", "journal", "text", "mapping", "done")

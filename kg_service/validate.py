@@ -1,37 +1,28 @@
-"""Validate compiled articles: SHACL shapes plus the checks SHACL cannot express, in one report.
-
-Each article graph is validated on its own, together with the metadata and entity graphs it refers
-to: two articles may legitimately disagree about one event (one says 2019, the other July 2019), and
-a union of their graphs would look like an event with two dates. SHACL results are mapped back to
-the mapping line of their focus node and path, so the author reads `file:line`. pySHACL writes into
-the shapes graph it is given (pySHACL #314): every run gets its own copy.
+"""Validate what a user hands in against the seeds as built: a new article's mapping, or RDF from another tool.
 
 A new article (`validate_mapping`) or RDF made by another tool (`validate_rdf`) is validated
 against a `Context`: the seeds as built, so it sees the register, the ontology and every known
-event, and the checks of checks.py (probable duplicates, quotes and offsets, unknown IRIs) run
-beside SHACL. Schema errors of the mapping become findings of the same report. Nothing here
-changes the context or the served graph.
+event. Its graphs are validated as the build validates the seeds (buildcheck.py, shacl.py), and the
+checks of checks.py (probable duplicates, quotes and offsets, unknown IRIs) run beside SHACL, with
+the gate that keeps the graph clean as it grows (no second id for a known event, no text added
+twice). Schema errors of the mapping become findings of the same report, each at its mapping line.
+Nothing here changes the context or the served graph. `kg-service validate`, `kg-service add`,
+``POST /validate`` and ``POST /articles`` all come here.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
-from collections.abc import Mapping as NamespaceMap
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-import pyoxigraph as ox
-from pyshacl import validate as shacl_validate
 from rdflib import RDF, Dataset, Graph, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
-from rdflib.namespace import OWL, RDFS, SH, SKOS
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery
-from rdflib.plugins.sparql.sparql import Query
+from rdflib.namespace import OWL
 
 from .build import Build, build_dataset, catalogue_for, cross_article_findings
+from .buildcheck import entity_types, entity_types_of, validate_article
+from .buildcheck import validate_build as validate_build  # re-exported: cli.py reads it from here
+from .catalogue import Catalogue
 from .checks import (
     KnownEvent,
     collect_corrections,
@@ -42,197 +33,17 @@ from .checks import (
     quote_findings,
     unknown_iri_findings,
 )
-from .compiler import Catalogue, CompiledArticle, compile_article, event_iri
-from .dates import Span, resolve_phrase
+from .compiled import CompiledArticle, event_iri
+from .compiler import compile_article
 from .errors import InputError, Location, MappingError, MappingErrors, TooLarge
-from .mapping import Mapping, is_date_text, load_mapping, read_text_file
+from .mapping import Mapping, load_mapping
 from .register import register_graph
 from .report import Finding, Report
 from .settings import Settings
-from .vocab import CORRECTION_GRAPH, DKG, ENTITY_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, ORG, RESOLVED_GRAPH, article_iri
-
-if TYPE_CHECKING:
-    from rdflib.query import Processor, Result
-    from rdflib.term import Identifier
-
-_SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
-
-
-def load_shapes(ontology_dir: Path) -> Graph:
-    shapes = Graph()
-    shapes.parse(ontology_dir / "shapes.ttl", format="turtle")
-    return shapes
-
-
-_TRANSLATED: dict[tuple, Query] = {}
-_TRANSLATED_MAX = 1024
-_translate_lock = threading.Lock()  # rdflib's parser (pyparsing) is not thread-safe (rdflib #1282)
-
-
-class PreparedGraph(Graph):
-    """A graph that parses and translates each SPARQL text it is asked once per process, not once per call.
-
-    pySHACL hands rdflib the text of a SPARQL constraint on every evaluation, once per focus node, and
-    rdflib's pure-Python parser is slow (rdflib #618; pySHACL prepares no queries), so half of a build
-    went into re-parsing the same few dozen queries. The data graph pySHACL queries is one of these
-    (validated in place, `inplace=True`), so the cache lives in our own graphs only: nothing of rdflib
-    is patched, and other users of rdflib in the process are untouched. The translated algebra is only
-    read during evaluation, so sharing it between runs is safe; the reports are the same as without.
-    """
-
-    def query(self, query_object: str | Query, processor: str | Processor = "sparql",
-              result: str | type[Result] = "sparql", initNs: NamespaceMap[str, Any] | None = None,  # noqa: N803
-              initBindings: NamespaceMap[str, Identifier] | None = None,  # noqa: N803
-              use_store_provided: bool = True, **kwargs: Any) -> Result:
-        if isinstance(query_object, str):
-            namespaces = dict(initNs or self.namespaces())
-            key = (query_object, kwargs.get("base"), tuple(sorted(namespaces.items())))
-            found = _TRANSLATED.get(key)
-            if found is None:
-                with _translate_lock:
-                    found = translateQuery(parseQuery(query_object), kwargs.get("base"), namespaces)
-                    if len(_TRANSLATED) < _TRANSLATED_MAX:
-                        _TRANSLATED[key] = found
-            query_object = found
-        return super().query(query_object, processor, result, initNs, initBindings, use_store_provided, **kwargs)
-
-
-def shacl_findings(data: Graph, shapes: Graph, ontology: Graph,
-                   compiled: CompiledArticle | None = None, file: str | None = None) -> list[Finding]:
-    """Run pySHACL on `data` and turn each result into a Finding, with a mapping line when known.
-
-    A `PreparedGraph` is validated as it is (the ontology is mixed into it); any other graph is copied."""
-    shapes_copy = Graph()
-    shapes_copy += shapes
-    if isinstance(data, PreparedGraph):  # a throwaway graph made for this run: validated as it is
-        target = data
-    else:
-        target = PreparedGraph()
-        target += data
-    # In place: pySHACL mixes the ontology into `target` and queries it, so `target` is what it queries.
-    _conforms, results, _text = shacl_validate(target, shacl_graph=shapes_copy, ont_graph=ontology,
-                                               inference="none", advanced=True, allow_warnings=True, inplace=True)
-    findings = []
-    for result in results.subjects(RDF.type, SH.ValidationResult):
-        focus = results.value(result, SH.focusNode)
-        path = results.value(result, SH.resultPath)
-        value = results.value(result, SH.value)
-        shape = results.value(result, SH.sourceShape)
-        message = str(results.value(result, SH.resultMessage) or "constraint not met")
-        line = compiled.line_for(str(focus), str(path) if isinstance(path, URIRef) else None) if compiled else None
-        findings.append(Finding(_SEVERITY.get(results.value(result, SH.resultSeverity), "Violation"), message,
-                                str(focus) if focus is not None else None,
-                                str(path) if isinstance(path, URIRef) else None,
-                                str(value) if value is not None else None,
-                                file if line else None, line, str(shape) if isinstance(shape, URIRef) else "shacl"))
-    return findings
-
-
-def entity_types(build: Build) -> Graph:
-    """The types and names of the register's entities: what class constraints on article data need."""
-    return entity_types_of(build.dataset.graph(ENTITY_GRAPH))
-
-
-def entity_types_of(entities: Graph) -> Graph:
-    types = Graph()
-    for predicate in (RDF.type, SKOS.prefLabel, RDFS.label):
-        for triple in entities.triples((None, predicate, None)):
-            if triple[2] != ORG.Membership:  # memberships are the register's, checked once with it
-                types.add(triple)
-    return types
-
-
-def article_data_graph(compiled: CompiledArticle, types: Graph) -> Graph:
-    """What SHACL sees for one article: its graph, its metadata and the types of the entities it names
-    (a new graph each time: validating it mixes the ontology into it)."""
-    data = PreparedGraph()
-    data += compiled.graph
-    data += compiled.meta
-    data += types
-    return data
-
-
-def validate_article(build: Build, compiled: CompiledArticle, mapping: Mapping, shapes: Graph,
-                     types: Graph | None = None) -> list[Finding]:
-    """Findings for one article only: results about register entities are the register's, not its."""
-    types = entity_types(build) if types is None else types
-    # Register entities appear in article graphs (the spellings an article uses); the register owns them.
-    own = (set(compiled.graph.subjects()) | set(compiled.meta.subjects())) - set(types.subjects())
-    found = shacl_findings(article_data_graph(compiled, types), shapes, build.ontology, compiled, str(mapping.path))
-    return [f for f in found if f.focus is None or URIRef(f.focus) in own] + date_phrase_findings(mapping, compiled)
-
-
-def validate_build(build: Build, shapes: Graph) -> Report:
-    """Validate the register once and every article on its own; findings are de-duplicated."""
-    findings: list[Finding] = list(build.findings)
-    entities = PreparedGraph()  # a copy: a graph view of the dataset would let pySHACL see every graph
-    entities += build.dataset.graph(ENTITY_GRAPH)
-    findings += shacl_findings(entities, shapes, build.ontology)
-    types = entity_types(build)
-    for mapping, compiled in zip(build.mappings, build.articles, strict=True):
-        findings += validate_article(build, compiled, mapping, shapes, types)
-    findings += validate_resolved(build.dataset.graph(RESOLVED_GRAPH), build.dataset.graph(META_GRAPH), shapes,
-                                  build.ontology, types)
-    findings += unloadable_findings(build.dataset)
-    return Report(list(dict.fromkeys(findings)))
-
-
-def validate_resolved(resolved: Graph, meta: Graph, shapes: Graph, ontology: Graph, types: Graph) -> list[Finding]:
-    """The resolved layer as the default graph serves it (with the articles' metadata and the register's
-    types): one value per single-valued field. Results about register entities are the register's."""
-    data = Graph()
-    data += resolved
-    data += meta
-    data += types
-    own = set(resolved.subjects()) | set(meta.subjects())
-    return [f for f in shacl_findings(data, shapes, ontology) if f.focus is None or URIRef(f.focus) in own]
-
-
-def unloadable_findings(dataset: Dataset) -> list[Finding]:
-    """A Violation for each IRI the store would refuse: `serve` loads the build into Oxigraph, and one
-    such IRI would stop it, so `build` must refuse exactly that. The mapping reader refuses what it can
-    see (keys, file names, URLs); this is the net behind it, for whatever else reaches the dataset."""
-    findings, seen = [], set()
-    for quad in dataset.quads((None, None, None, None)):
-        for term in quad:
-            if isinstance(term, URIRef) and term not in seen:
-                seen.add(term)
-                try:
-                    ox.NamedNode(str(term))
-                except ValueError as exc:
-                    findings.append(Finding("Violation", f"{str(term)!r} is not an IRI the store accepts ({exc}): "
-                                            "the service could not load the graph", None, None, str(term), None,
-                                            None, "check"))
-    return findings
-
-
-def date_phrase_findings(mapping: Mapping, compiled: CompiledArticle) -> list[Finding]:
-    """Check the author's date arithmetic: a resolvable phrase must agree with the date written.
-
-    Only where the article has a publication date and the phrase is one `resolve_phrase` reads;
-    elsewhere there is nothing to check against, and guessing would be worse than silence.
-    """
-    published = mapping.article.values.get("published")
-    if not published or len(published) != 10:
-        return []
-    pub = dt.date.fromisoformat(published)
-    findings = []
-    for entry in (*mapping.events, *mapping.statements):
-        phrase, values = entry.values.get("date_phrase"), entry.values
-        span = resolve_phrase(phrase, pub) if phrase else None
-        written = values.get("date") or values.get("earliest_date")
-        if span is None or not written or not is_date_text(written):
-            continue
-        stated = Span.of(written)
-        if values.get("latest_date"):
-            stated = Span(stated.earliest, Span.of(values["latest_date"]).latest)
-        if not (stated.covers(span) or span.covers(stated)):
-            findings.append(Finding(
-                "Warning", f"date: {phrase!r} read against the publication date {published} is "
-                f"{span.earliest.isoformat()}{'' if span.latest == span.earliest else '/' + span.latest.isoformat()}"
-                f", but the mapping says {written}", None, None, None, str(mapping.path), entry.line_of("date_phrase")))
-        # A held event dated after its article is the shapes' rule (dkgsh:HeldNotAfterArticle), reported once.
-    return findings
+from .shacl import PreparedGraph, shacl_findings
+from .shacl import load_shapes as load_shapes  # re-exported: cli.py reads it from here
+from .vocab import CORRECTION_GRAPH, DKG, ENTITY_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, article_iri
+from .yamlread import read_text_file
 
 
 @dataclass

@@ -13,9 +13,10 @@ import pytest
 from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
+from kg_service.buildcheck import validate_build
 from kg_service.formats import DATASET, GRAPH, find_format, names
 from kg_service.settings import Settings
-from kg_service.validate import load_shapes, validate_build
+from kg_service.shacl import load_shapes
 from kg_service.vocab import DEFAULT_GRAPHS, DKG, OA, article_graph, mint
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,15 +21,17 @@ from hypothesis import strategies as st
 from rdflib import Dataset, Literal, URIRef
 
 from kg_service.build import build_dataset
+from kg_service.buildcheck import unloadable_findings
 from kg_service.cli import cli
 from kg_service.errors import DamagedSeeds, InputError, MappingError, MappingErrors
-from kg_service.mapping import MAX_EXPANDED_NODES, load_mapping, parse_yaml
+from kg_service.mapping import load_mapping
 from kg_service.register import load_register
 from kg_service.seeds import JOURNAL, recover, seeds_lock
 from kg_service.settings import Settings
 from kg_service.store import KnowledgeGraph
-from kg_service.validate import Context, unloadable_findings, validate_mapping
+from kg_service.validate import Context, validate_mapping
 from kg_service.web import create_app
+from kg_service.yamlread import MAX_EXPANDED_NODES, parse_yaml
 
 T01 = ARTICLES_DIR / "t01_export_controls_2019.yaml"
 TOKEN = "poison-token-1"

@@ -22,10 +22,10 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import SH
 
 from kg_service.cli import cli
-from kg_service.compiler import CompiledArticle
+from kg_service.compiled import CompiledArticle
 from kg_service.formats import find_format
 from kg_service.resolve import resolve
-from kg_service.validate import load_shapes
+from kg_service.shacl import load_shapes
 from kg_service.vocab import DKG, UNION_GRAPH, article_graph, mint
 
 EV = "https://w3id.org/kg-service/id/event/"
@@ -280,8 +280,9 @@ _VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(st.lists(inner, max_siz
 def test_any_correction_value_is_typed_or_reported_at_its_line(field: str, value: object) -> None:
     from ruamel.yaml import YAML
 
+    from kg_service.entries import Entry
     from kg_service.errors import MappingErrors
-    from kg_service.mapping import Entry, load_mapping
+    from kg_service.mapping import load_mapping
 
     source = (Path(__file__).resolve().parents[1] / "seeds" / "003_11110d5589b8cc2d.yaml").read_text("utf-8")
     stream = io.StringIO()
