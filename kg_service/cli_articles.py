@@ -84,7 +84,7 @@ def add(mapping: Path, text_path: Path | None, fmt: str) -> None:
 def _text_beside(mapping: Path, source: str) -> Path | None:
     """The text file a mapping names in article.text, beside it; an error names the line when it is missing."""
     from .errors import InputError, Location
-    from .mapping import parse_yaml
+    from .yamlread import parse_yaml
 
     doc = parse_yaml(source, mapping)
     article: Any = doc.get("article") if hasattr(doc, "get") else None  # a ruamel.yaml node, untyped

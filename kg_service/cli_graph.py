@@ -23,7 +23,8 @@ from .formats import DATASET, GRAPH, find_format, names
 @click.option("--verbose", "-v", is_flag=True, help="list every finding, not only violations")
 def build(verbose: bool) -> None:
     from .build import build_dataset, class_counts
-    from .validate import load_shapes, validate_build
+    from .buildcheck import validate_build
+    from .shacl import load_shapes
 
     settings = command_settings()
     result = build_dataset(settings)

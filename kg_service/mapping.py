@@ -22,7 +22,6 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from .dates import is_date_text as is_date_text  # re-exported: search.py reads it from here
 from .entries import Entry
 from .errors import Location, MappingError, MappingErrors
 from .fieldread import SchemaReader, describe, key_line
@@ -40,8 +39,7 @@ from .fields import (
     event_fields,
 )
 from .wellformed import is_text_name
-from .yamlread import parse_yaml as parse_yaml  # re-exported: cli.py reads mappings' YAML through it
-from .yamlread import read_text_file
+from .yamlread import parse_yaml, read_text_file
 
 SECTIONS = {"article", "entities", "mentions", "events", "statements", "corrections"}
 _SHA256 = re.compile(r"[0-9a-f]{64}")

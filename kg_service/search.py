@@ -14,9 +14,8 @@ from typing import Any
 from anyascii import anyascii
 from rapidfuzz import fuzz
 
-from .dates import Span
+from .dates import Span, is_date_text
 from .errors import Location, UsageError
-from .mapping import is_date_text
 from .search_index import ENTITY_KINDS, EVENT_CLASSES, Entity, Event, Index
 
 

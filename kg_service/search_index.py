@@ -19,8 +19,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from .dates import Span
-from .mapping import is_date_text
+from .dates import Span, is_date_text
 from .vocab import DEFAULT_GRAPHS, DKG, ID, RESOLVED_GRAPH
 
 EVENT_CLASSES = ("Meeting", "Ruling", "TradeMeasure", "Agreement", "Visit", "Ceremony")

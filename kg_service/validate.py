@@ -21,7 +21,6 @@ from rdflib.namespace import OWL
 
 from .build import Build, build_dataset, catalogue_for, cross_article_findings
 from .buildcheck import entity_types, entity_types_of, validate_article
-from .buildcheck import validate_build as validate_build  # re-exported: cli.py reads it from here
 from .catalogue import Catalogue
 from .checks import (
     KnownEvent,
@@ -40,8 +39,7 @@ from .mapping import Mapping, load_mapping
 from .register import register_graph
 from .report import Finding, Report
 from .settings import Settings
-from .shacl import PreparedGraph, shacl_findings
-from .shacl import load_shapes as load_shapes  # re-exported: cli.py reads it from here
+from .shacl import PreparedGraph, load_shapes, shacl_findings
 from .vocab import CORRECTION_GRAPH, DKG, ENTITY_GRAPH, META_GRAPH, ONTOLOGY_GRAPH, article_iri
 from .yamlread import read_text_file
 
