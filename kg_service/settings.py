@@ -34,9 +34,10 @@ class Settings:
     query_memory_mb: int = _setting(2048, "memory one query may use beyond the shared graph, in MiB (its worker's "
                                           "address space is capped there); 0: no cap")
     max_result_bytes: int = _setting(64 << 20, "largest serialised query result, in bytes")
-    web_processes: int = _setting(0, "processes answering HTTP for a read-only graph held in memory (they share one "
-                                     "copy of it and run queries themselves); 0: one per core. A writable service "
-                                     "(write token or updates) runs one process with query workers")
+    web_processes: int = _setting(0, "processes answering HTTP for a read-only graph held in memory (forked from "
+                                     "the one that loaded it; they run queries themselves); 0: one per core up to "
+                                     "250,000 quads, one above (each may come to hold a copy of the graph). A "
+                                     "writable service (write token or updates) runs one process with query workers")
     query_burst: int = _setting(8, "most queries running at once: workers beyond query_workers are forked on demand, "
                                    "so a light query is not queued behind runaway ones")
     write_token: str = _setting("", "token that allows POST /articles and SPARQL updates; empty: no adds, and "
