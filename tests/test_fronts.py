@@ -145,7 +145,7 @@ def test_a_front_over_its_memory_allowance_answers_503_and_is_replaced(tmp_path)
         assert headers.get("Retry-After") == "1" and "200 MiB" in error["message"]
         eventually(lambda: len(fronts(service) - before) >= 1 and len(fronts(service)) == 2, "the front replaced")
         assert ask(service, LIGHT)[0] == 200
-        assert "private memory passed 200 MiB" in service.log_text()
+        assert "private memory passed 200 MiB beyond the" in service.log_text()
     finally:
         service.stop()
 

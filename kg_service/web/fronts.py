@@ -41,7 +41,7 @@ from waitress.task import WSGITask
 
 from ..settings import Settings
 from ..store import KnowledgeGraph
-from .local import LocalQueries
+from .local import LocalQueries, limit_arenas
 from .wire import BoundedChannel
 
 if TYPE_CHECKING:
@@ -197,6 +197,7 @@ def _status(status: int) -> str:
 def _front(app: Flask, sockets: list[socket.socket], host: str, threads: int, notify: int) -> None:
     """A front's life: serve on `sockets` until SIGTERM, or until it must end and has answered what it holds."""
     gc.freeze()  # what the supervisor built stays shared: the collector would otherwise write to its pages
+    limit_arenas()
     stop = threading.Event()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the supervisor decides
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -210,7 +211,7 @@ def _front(app: Flask, sockets: list[socket.socket], host: str, threads: int, no
         ending.set()
 
     svc.pool.local = LocalQueries(max_result_bytes=svc.pool.max_result_bytes, memory_mb=settings.query_memory_mb,
-                                  metrics=svc.metrics, on_end=on_end)
+                                  shared_mb=_resident_mb(), metrics=svc.metrics, on_end=on_end)
     _ClosingTask.ending = ending
     server = make_front_server(app, settings, sockets, host=host, threads=threads)
     _cap_memory(settings.query_memory_mb)  # after waitress started its threads: their stacks count too
@@ -281,6 +282,12 @@ class _ClosingTask(WSGITask):
 
 class _FrontChannel(BoundedChannel):
     task_class = _ClosingTask
+
+
+def _resident_mb() -> int:
+    """Memory this process has mapped and resident (right after the fork: what it shares with the supervisor)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
 
 
 def _cap_memory(memory_mb: int) -> None:

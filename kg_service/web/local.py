@@ -10,14 +10,16 @@ pyoxigraph cannot cancel a query, and a thread cannot be killed: a query that ov
 or whose client hangs up, is answered at once (503 `query-timeout`, or 499), and the front *ends*
 (`on_end`): it stops accepting, the supervisor forks its replacement at once, and it exits when its
 other requests are answered, taking the runaway with it. A watch thread does the same when the
-process's private memory (what queries allocated, and shared pages the engine wrote to) passes
-`memory_mb`: then it cannot know which query is to blame, so the queries in flight are answered 503
-`worker-lost` with Retry-After and the front ends, before the address-space cap (set a margin above,
-`fronts`) would abort it without answering anyone.
+process's private memory passes `memory_mb` beyond what it shares with the supervisor (the engine copies
+pages of the shared graph as it reads them; those are not the queries' doing): then it cannot know which
+query is to blame, so the queries in flight are answered 503 `worker-lost` with Retry-After and the front
+ends, before the address-space cap (set a margin above, `fronts`) would abort it without answering anyone.
 """
 
 from __future__ import annotations
 
+import ctypes
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,16 +35,34 @@ from .zygote import private_mb
 POLL_S = 0.05  # how often a waiting request looks at its deadline, its client and the front's state
 MEMORY_CHECK_S = 0.25  # how often the watch thread reads the process's private memory
 RETRY_AFTER_S = 1  # a replacement front is forked at once: asking again a second later finds it
+TRIM_AFTER_S = 0.05  # a query that ran longer may have left much freed memory in malloc's hands
+_LIBC = ctypes.CDLL(None) if sys.platform == "linux" else None
+
+
+def limit_arenas(arenas: int = 2) -> None:
+    """Have glibc's malloc keep at most `arenas` arenas: each query thread would otherwise get one of its
+    own and keep what its biggest query freed (glibc allows eight per core)."""
+    if _LIBC is not None:
+        _LIBC.mallopt(-8, arenas)  # M_ARENA_MAX
+
+
+def _give_back_memory() -> None:
+    """Return freed memory to the system (glibc keeps it for reuse): after a heavy query its working memory
+    would otherwise count against the process, as if it still held it."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 class LocalQueries:
     """Runs jobs on threads of this process, each within its time limit; see the module docstring."""
 
     def __init__(self, *, max_result_bytes: int, memory_mb: int, metrics: Metrics,
-                 on_end: Callable[[str], None]):
-        """`on_end(reason)` is called once, when this process must be replaced; `memory_mb` (0: no
-        watch) is the private memory it may gather first."""
+                 on_end: Callable[[str], None], shared_mb: int = 0):
+        """`on_end(reason)` is called once, when this process must be replaced. It may hold `memory_mb` (0: no
+        watch) of its own beyond `shared_mb`, the memory it shares with the supervisor: the engine copies
+        pages of the shared graph as it reads them, which is not the queries' doing."""
         self.max_result_bytes, self.memory_mb, self.metrics = max_result_bytes, memory_mb, metrics
+        self.shared_mb = shared_mb
         self._on_end = on_end
         self._lock = threading.Lock()
         self.ending: str | None = None  # why this process is being replaced, once it is
@@ -96,9 +116,10 @@ class LocalQueries:
     def _watch_memory(self) -> None:
         while self.ending is None:
             time.sleep(MEMORY_CHECK_S)
-            if private_mb() > self.memory_mb:
+            if private_mb() > self.memory_mb + self.shared_mb:
                 self.out_of_memory = True
-                self.end(f"its private memory passed {self.memory_mb} MiB")
+                self.end(f"its private memory passed {self.memory_mb} MiB beyond the {self.shared_mb} MiB of the "
+                         "shared graph")
                 return
 
 
@@ -138,11 +159,14 @@ class _QueryThreads:
 
     def _serve(self, pending: _Pending) -> None:
         while True:
+            started = time.monotonic()
             try:
                 pending.answer = execute_capped(*pending.args)
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting request, which raises it
                 pending.error = exc
             pending.done.release()
+            if time.monotonic() - started > TRIM_AFTER_S:
+                _give_back_memory()
             with self._lock:
                 self._idle += 1
             pending = self._jobs.get()
