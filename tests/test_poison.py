@@ -360,7 +360,7 @@ def test_a_validation_beyond_the_slots_is_503_with_retry_after_and_an_add_still_
     validation = one_slot.extensions["kg_validation"]
     text = T01.with_suffix(".txt").read_bytes()
     form = {"mapping": (io.BytesIO(T01.read_bytes()), T01.name), "text": (io.BytesIO(text), "t.txt")}
-    assert validation.slots.acquire(blocking=False)  # the one slot is taken, as by a running validation
+    assert validation.slots.acquire(False)  # the one slot is taken, as by a running validation
     try:
         response = client.post("/validate", data=form, content_type="multipart/form-data")
         assert response.status_code == 503 and response.headers["Retry-After"] == "2"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -55,7 +56,8 @@ class ReadFiles:
         self._files: dict[tuple[str, ...], ReadFile] = {}
         self._locks: dict[tuple[str, ...], threading.Lock] = {}
         self._lock = threading.Lock()
-        self._active: Counter[str] = Counter()
+        self._active: Counter[str] = Counter()  # per client, in this process
+        self._slots = multiprocessing.BoundedSemaphore(MAX_READS)  # in all: shared by the front processes
 
     def file(self, kg: KnowledgeGraph, graph: str | None, fmt: Format, *, gzipped: bool = False) -> ReadFile:
         """The file of `graph` (None: the default graph as served; "*": the whole dataset) in `fmt`."""
@@ -101,7 +103,7 @@ class ReadFiles:
     def admit(self, client: str) -> None:
         """Count one more large read from `client`, or raise errors.Busy (503); pair with `release`."""
         with self._lock:
-            if sum(self._active.values()) >= MAX_READS or self._active[client] >= MAX_READS_PER_CLIENT:
+            if self._active[client] >= MAX_READS_PER_CLIENT or not self._slots.acquire(block=False):
                 raise Busy(f"too many large reads at once (at most {MAX_READS}, {MAX_READS_PER_CLIENT} per "
                            f"client); try again in {RETRY_AFTER_S} s", retry_after=RETRY_AFTER_S)
             self._active[client] += 1
@@ -111,6 +113,7 @@ class ReadFiles:
             self._active[client] -= 1
             if self._active[client] <= 0:
                 del self._active[client]
+            self._slots.release()
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

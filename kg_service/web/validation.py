@@ -14,10 +14,12 @@ Adds are serialised by the add lock (they must not interleave). Validations neve
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing.synchronize import BoundedSemaphore
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
@@ -47,7 +49,7 @@ class Validation:
     """Per app: the validation context (built on first use, under `building`), the lock that serialises
     adds, and the slots of anonymous validations."""
 
-    slots: threading.BoundedSemaphore
+    slots: BoundedSemaphore  # a process-shared one: the front processes of a service share the slots
     context: Context | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     building: threading.Lock = field(default_factory=threading.Lock)
@@ -56,7 +58,7 @@ class Validation:
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
     slots = state.app.extensions["kg_service"].settings.max_validations
-    state.app.extensions["kg_validation"] = Validation(threading.BoundedSemaphore(max(1, slots)))
+    state.app.extensions["kg_validation"] = Validation(multiprocessing.BoundedSemaphore(max(1, slots)))
 
 
 def _validation(app: Flask | None = None) -> Validation:
@@ -83,7 +85,7 @@ RETRY_AFTER_S = 2
 def _slot() -> Iterator[None]:
     """One of the validation slots, or Busy (503, Retry-After) at once when all are taken."""
     slots = _validation().slots
-    if not slots.acquire(blocking=False):
+    if not slots.acquire(False):  # at once: block=False
         raise Busy(f"all {service().settings.max_validations} validation slots are busy; try again in a moment",
                    RETRY_AFTER_S)
     try:
