@@ -11,6 +11,7 @@ one that stops the query at its own time limit a 503; never a traceback. Writes 
 from __future__ import annotations
 
 import base64
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -35,6 +36,8 @@ def call(remote: RemoteStore, request: urllib.request.Request, timeout_s: float,
             raise QueryTimeout(f"the remote store refused a query it estimates too long: {message[:300]}") from None
         if query and message.startswith("Virtuoso S1T00"):  # its MaxQueryExecutionTime, when nothing is partial
             raise QueryTimeout("the remote store stopped the query at its own time limit") from None
+        if exc.code == 500 and ("40001" in message or "SR172" in message):  # Virtuoso: a transaction deadlocked
+            raise Deadlocked(f"the remote store ran into a deadlock: {message[:300]}") from None
         if query and 400 <= exc.code < 500 and exc.code not in (401, 403, 407):
             raise QueryError(f"the remote store refused the query: {message}", Location(field="query")) from None
         raise RemoteUnavailable(f"the remote store answered {exc.code} to {request.get_method()} "
@@ -64,10 +67,30 @@ def _opener(user: str | None, password: str | None, url: str) -> urllib.request.
 _CHALLENGES: dict[tuple[str, str], tuple[urllib.request.HTTPDigestAuthHandler | None, dict[str, str]]] = {}
 
 
+class Deadlocked(RemoteUnavailable):
+    """The server gave up a write in a deadlock with another of its transactions (SQL state 40001): the
+    write did nothing and may simply be sent again."""
+
+
+DEADLOCK_RETRIES = (0.2, 0.5, 1.0)  # seconds to wait before each new try
+
+
 def send_write(remote: RemoteStore, request: urllib.request.Request, timeout_s: float) -> None:
-    """Send a PUT, DELETE or setup query with its credentials; a refused challenge is fetched anew once."""
+    """Send a PUT, DELETE or setup query with its credentials; a write lost in a deadlock is sent again (up to
+    three times), a refused challenge is fetched anew once."""
+    for pause in DEADLOCK_RETRIES:
+        try:
+            return _send_write(remote, request, timeout_s)
+        except Deadlocked:
+            time.sleep(pause)
+    _send_write(remote, request, timeout_s)
+
+
+def _send_write(remote: RemoteStore, request: urllib.request.Request, timeout_s: float) -> None:
     try:
         call(remote, _authorized(remote, request, timeout_s), timeout_s).close()
+    except Deadlocked:
+        raise
     except RemoteUnavailable:
         if remote.user is None or (remote.store_url, remote.user) not in _CHALLENGES:
             raise

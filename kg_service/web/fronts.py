@@ -247,10 +247,12 @@ def make_front_server(app: WSGIApplication, settings: Settings, sockets: list[so
 
 
 def _drained(dispatcher: object, dispatchers: Iterable[object]) -> bool:
-    """Nothing left to answer or to send: no task queued or running, no channel with output or requests."""
+    """Nothing left to answer or to send: no task queued or running, and no connection left open (an idle one
+    is closed by `_close_idle`; one accepted a moment ago may have a request on the way, and exiting would
+    reset it)."""
     if getattr(dispatcher, "active_count", 0) or getattr(dispatcher, "queue", None):
         return False
-    return not any(isinstance(d, HTTPChannel) and (d.total_outbufs_len or d.requests) for d in dispatchers)
+    return not any(isinstance(d, HTTPChannel) for d in dispatchers)
 
 
 THREAD_SPACE_MB = 4096  # room in the address-space cap for query threads' stacks and malloc arenas
