@@ -225,20 +225,22 @@ def client(workload: Workload, tally: Tally, seed: int, until: float) -> None:
 
 
 def sample_memory(pid: int, tally: Tally, stop: threading.Event, started: float) -> None:
+    """PSS of the server's process tree once a second: its processes are forked from the one that loaded the
+    graph and share its pages, which summed RSS would count once per process."""
     main = psutil.Process(pid)
     while not stop.is_set():
         try:
-            web = main.memory_info().rss
-            tree = web + sum(_rss(child) for child in main.children(recursive=True))
+            web = _pss(main)
+            tree = web + sum(_pss(child) for child in main.children(recursive=True))
         except psutil.NoSuchProcess:
             return
         tally.samples.append((time.monotonic() - started, tree, web))
         stop.wait(1.0)
 
 
-def _rss(process: psutil.Process) -> int:
+def _pss(process: psutil.Process) -> int:
     try:
-        return process.memory_info().rss
+        return process.memory_full_info().pss
     except psutil.NoSuchProcess:
         return 0
 
@@ -265,7 +267,7 @@ def summary(tally: Tally, seconds: float, clients: int) -> dict[str, object]:
         "latency_ms": {kind: {"n": len(v), "p50": round(percentile(v, 0.5) * 1000, 1),
                               "p95": round(percentile(v, 0.95) * 1000, 1), "max": round(max(v) * 1000, 1)}
                        for kind, v in sorted(tally.latencies.items())},
-        "rss_mb": {"start": round(samples[0][1] / mb, 1), "after_warm_up": round(after_warm, 1),
+        "pss_mb": {"start": round(samples[0][1] / mb, 1), "after_warm_up": round(after_warm, 1),
                    "peak": round(max(s[1] for s in samples) / mb, 1), "end": round(end, 1),
                    "web_process_start": round(samples[0][2] / mb, 1),
                    "web_process_peak": round(max(s[2] for s in samples) / mb, 1),
@@ -314,7 +316,7 @@ def main() -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    rss = figures["rss_mb"]
+    rss = figures["pss_mb"]
     leaking = figures["growth_after_warm_up"] > GROWTH_LIMIT and rss["end"] - rss["after_warm_up"] > 30
     if tally.errors or leaking or not alive:
         print("soak FAILED: " + ", ".join(
@@ -323,7 +325,7 @@ def main() -> int:
         return 1
     light = figures["latency_ms"].get("light", {})
     print(f"soak passed: {figures['requests']} requests in {figures['seconds']} s, 0 crashes, "
-          f"RSS {rss['start']} -> peak {rss['peak']} -> end {rss['end']} MB; light query p50 {light.get('p50')} ms, "
+          f"PSS {rss['start']} -> peak {rss['peak']} -> end {rss['end']} MB; light query p50 {light.get('p50')} ms, "
           f"p95 {light.get('p95')} ms, max {light.get('max')} ms", file=sys.stderr)
     return 0
 

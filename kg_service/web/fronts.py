@@ -41,7 +41,7 @@ from waitress.task import WSGITask
 
 from ..settings import Settings
 from ..store import KnowledgeGraph
-from .local import LocalQueries, limit_arenas
+from .local import DRAIN_S, LocalQueries, limit_arenas
 from .wire import BoundedChannel
 
 if TYPE_CHECKING:
@@ -224,8 +224,9 @@ def _front(app: Flask, sockets: list[socket.socket], host: str, threads: int, no
         if ending.is_set() and drain_until is None:
             for listener in listeners:  # this process's copy: the other fronts go on accepting
                 wasyncore.dispatcher.close(listener)  # not the server's own close(), which ends its trigger too
-            # Each request still held ends by its own time limit at the latest.
-            drain_until = time.monotonic() + settings.query_timeout_s + 1
+            # A query still running after DRAIN_S is answered 503 (`local`); other work (a validation, a
+            # dump being sent) may take up to a query's time limit, then the connection is closed anyway.
+            drain_until = time.monotonic() + max(DRAIN_S, settings.query_timeout_s) + 1
         if drain_until is not None:
             _close_idle(sockets_map.values())
             if _drained(server.task_dispatcher, sockets_map.values()) or time.monotonic() > drain_until:

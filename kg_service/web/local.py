@@ -35,6 +35,7 @@ from .zygote import private_mb
 POLL_S = 0.05  # how often a waiting request looks at its deadline, its client and the front's state
 MEMORY_CHECK_S = 0.25  # how often the watch thread reads the process's private memory
 RETRY_AFTER_S = 1  # a replacement front is forked at once: asking again a second later finds it
+DRAIN_S = 1.0  # how long an ending front still waits for its queries: a light one is answered by then
 TRIM_AFTER_S = 0.05  # a query that ran longer may have left much freed memory in malloc's hands
 _LIBC = ctypes.CDLL(None) if sys.platform == "linux" else None
 
@@ -66,6 +67,7 @@ class LocalQueries:
         self._on_end = on_end
         self._lock = threading.Lock()
         self.ending: str | None = None  # why this process is being replaced, once it is
+        self.drained_at = float("inf")  # when the queries still running here are given up
         self.out_of_memory = False
         self._threads = _QueryThreads()
         if memory_mb > 0:
@@ -91,7 +93,7 @@ class LocalQueries:
             if gone():
                 self._stop("a client hung up while its query ran")
                 raise ClientGone("the client closed the connection; the query was stopped")
-            if self.out_of_memory:
+            if self.out_of_memory or time.monotonic() > self.drained_at:
                 raise self._lost()
 
     def _stop(self, reason: str) -> None:
@@ -105,11 +107,15 @@ class LocalQueries:
             if self.ending is not None:
                 return
             self.ending = reason
+            self.drained_at = time.monotonic() + DRAIN_S
         self._on_end(reason)
 
     def _lost(self) -> WorkerLost:
-        error = WorkerLost(f"the process answering this request had to be replaced: its queries needed more than "
-                           f"the {self.memory_mb} MiB they may use; try again")
+        if self.out_of_memory:
+            why = f"its queries needed more than the {self.memory_mb} MiB they may use"
+        else:
+            why = "another query on it ran past its limit, and the only way to stop that one is to end the process"
+        error = WorkerLost(f"the process answering this request had to be replaced ({why}); try again")
         error.retry_after = RETRY_AFTER_S  # type: ignore[attr-defined]  # read by the error handler
         return error
 
