@@ -163,20 +163,15 @@ class Supervisor:
             self._fork()
 
     def _stop_all(self) -> None:
-        for pid in self.fronts:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
-        while self.fronts and time.monotonic() < deadline:
-            self._collect()
-            time.sleep(0.01)
-        for pid in self.fronts:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + STOP_GRACE_S
-        while self.fronts and time.monotonic() < deadline:
-            self._collect()
-            time.sleep(0.01)
+        """SIGTERM to every front, then SIGKILL to those still there after `STOP_GRACE_S`."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in self.fronts:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + STOP_GRACE_S
+            while self.fronts and time.monotonic() < deadline:
+                self._collect()
+                time.sleep(0.01)
 
     def _collect(self) -> None:
         for pid in list(self.fronts):
