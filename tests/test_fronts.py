@@ -10,6 +10,7 @@ Waits are bounded polls, never sleeps that assume a speed.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -174,5 +175,21 @@ def test_a_writable_service_keeps_one_process_with_query_workers(tmp_path) -> No
     try:
         assert ask(service, LIGHT)[0] == 200
         assert "processes" not in service.log_text().split("serving", 1)[1].split("\n", 1)[0]
+    finally:
+        service.stop()
+
+
+def test_fronts_that_keep_dying_stop_the_service_with_status_1(tmp_path) -> None:  # noqa: ANN001
+    """Over 20 unexpected deaths in 10 s is a fault to report, not a reason to fork forever."""
+    service = start_service(tmp_path, env={"KG_WEB_PROCESSES": "2"})
+    try:
+        deadline = time.monotonic() + 30
+        while service.process.poll() is None and time.monotonic() < deadline:
+            for pid in fronts(service):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.02)
+        assert service.process.wait(timeout=10) == 1
+        assert "front processes keep ending" in service.log_text()
     finally:
         service.stop()

@@ -107,8 +107,8 @@ class Supervisor:
         self.crashes: list[float] = []
         self._notices, self._notify = os.pipe()
 
-    def run(self, stopped: Callable[[], bool]) -> None:
-        """Fork the fronts and keep them running until `stopped()`; then end them."""
+    def run(self, stopped: Callable[[], bool]) -> bool:
+        """Fork the fronts and keep them running until `stopped()`, then end them; False when they kept dying."""
         try:
             for _ in range(self.processes):
                 self._fork()
@@ -117,7 +117,8 @@ class Supervisor:
                 if ready:
                     self._read_notices()
                 if not self._reap():
-                    return
+                    return False
+            return True
         finally:
             self._stop_all()
 

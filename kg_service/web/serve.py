@@ -74,9 +74,11 @@ def serve_fronts(settings: Settings, kg: KnowledgeGraph, stopper: _Stopper, *, h
              address[1], processes)
     stopper.serving = True
     try:  # the supervisor's stop is bounded (SIGTERM, then SIGKILL): no backstop timer needed
-        Supervisor(app, sockets, host=host, processes=processes, threads=2 * app.extensions["kg_service"].pool.capacity
-                   ).run(lambda: stopper.signal is not None)
-        log.info("%s: stopped", stopper.signal or "fronts ended")
+        supervisor = Supervisor(app, sockets, host=host, processes=processes,
+                                threads=2 * app.extensions["kg_service"].pool.capacity)
+        if not supervisor.run(lambda: stopper.signal is not None):
+            raise SystemExit(1)  # logged: the fronts kept dying
+        log.info("%s: stopped", stopper.signal)
     finally:
         for sock in sockets:
             sock.close()
