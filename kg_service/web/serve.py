@@ -70,8 +70,8 @@ def serve_fronts(settings: Settings, kg: KnowledgeGraph, stopper: _Stopper, *, h
     app = create_app(settings, kg)  # no query workers: each front runs its queries itself
     sockets = bind(host, port)
     address = sockets[0].getsockname()
-    log.info("serving %d quads (%s) at http://%s:%s/sparql from %d processes", len(kg), kg.backend, address[0],
-             address[1], processes)
+    log.info("serving %d quads (%s) at http://%s:%s/sparql from %d process%s", len(kg), kg.backend, address[0],
+             address[1], processes, "" if processes == 1 else "es")
     stopper.serving = True
     try:  # the supervisor's stop is bounded (SIGTERM, then SIGKILL): no backstop timer needed
         supervisor = Supervisor(app, sockets, host=host, processes=processes,
