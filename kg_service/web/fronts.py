@@ -43,6 +43,7 @@ from ..settings import Settings
 from ..store import KnowledgeGraph
 from .local import DRAIN_S, LocalQueries, limit_arenas
 from .wire import BoundedChannel
+from .zygote import resident_mb
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -207,7 +208,7 @@ def _front(app: Flask, sockets: list[socket.socket], host: str, threads: int, no
         ending.set()
 
     svc.pool.local = LocalQueries(max_result_bytes=svc.pool.max_result_bytes, memory_mb=settings.query_memory_mb,
-                                  shared_mb=_resident_mb(), metrics=svc.metrics, on_end=on_end)
+                                  shared_mb=resident_mb(), metrics=svc.metrics, on_end=on_end)
     _ClosingTask.ending = ending
     server = make_front_server(app, settings, sockets, host=host, threads=threads)
     _cap_memory(settings.query_memory_mb)  # after waitress started its threads: their stacks count too
@@ -281,12 +282,6 @@ class _ClosingTask(WSGITask):
 
 class _FrontChannel(BoundedChannel):
     task_class = _ClosingTask
-
-
-def _resident_mb() -> int:
-    """Memory this process has mapped and resident (right after the fork: what it shares with the supervisor)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
 
 
 def _cap_memory(memory_mb: int) -> None:

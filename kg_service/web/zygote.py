@@ -177,6 +177,13 @@ def _reply(stores: Stores, handle: Callable[[ox.Store, tuple], object], message:
         return ("crash", traceback.format_exc())
 
 
+def resident_mb() -> int:
+    """This process's resident memory in MiB, shared pages included (right after a fork: what it shares with
+    its parent). Read in microseconds, where `private_mb` takes milliseconds for a large process."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
+
+
 def private_mb() -> int:
     """This process's private memory in MiB: pages it allocated or copied on write (Linux)."""
     try:
