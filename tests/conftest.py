@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import http.client
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,6 +81,18 @@ class LiveServer:
     @property
     def sparql(self) -> str:
         return self.url + "/sparql"
+
+    def send(self, method: str, path: str, body: bytes | None = None,
+             headers: dict[str, str] | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+        """One request by http.client, as curl would send it: (status, headers (any case), body)."""
+        host, port = urllib.parse.urlsplit(self.url).netloc.split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            connection.close()
 
 
 def start_server(app: Flask) -> tuple[LiveServer, object, threading.Thread]:

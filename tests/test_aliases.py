@@ -4,7 +4,6 @@ content negotiation between the SPARQL protocol and the editor page."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import urllib.parse
 from collections.abc import Iterator
@@ -25,19 +24,6 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,imag
 OXIGRAPH_QUERY, FUSEKI_QUERY = ["/query", "/ds/sparql", "/ds/query"], ["/ds/sparql", "/ds/query"]
 TOKEN = "alias-token-31"
 DATA = b'<http://ex/a> <http://ex/p> "one" <http://ex/g1> .\n'
-
-
-def request(server: LiveServer, method: str, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
-    """One request by http.client, as curl would send it: (status, headers (any case), body)."""
-    host, port = urllib.parse.urlsplit(server.url).netloc.split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        connection.close()
 
 
 def make_app(pool, *, allow: bool, token: str = "", dataset_name: str = "ds"):  # noqa: ANN001, ANN201
@@ -85,7 +71,7 @@ def test_rdflib_sparqlstore_set_up_for_oxigraph_or_fuseki(live_server: LiveServe
 
 
 def test_a_direct_post_to_query_gets_results(live_server: LiveServer) -> None:
-    status, headers, body = request(live_server, "POST", "/query", b"ASK { ?s ?p ?o }",
+    status, headers, body = live_server.send("POST", "/query", b"ASK { ?s ?p ?o }",
                                     {"Content-Type": "application/sparql-query",
                                      "Accept": "application/sparql-results+json"})
     assert status == 200 and json.loads(body)["boolean"] is True
@@ -95,24 +81,24 @@ def test_a_direct_post_to_query_gets_results(live_server: LiveServer) -> None:
 def test_get_query_with_a_query_from_a_client_gets_results_not_the_page(live_server: LiveServer,
                                                                          accept: str | None) -> None:
     path = "/query?" + urllib.parse.urlencode({"query": "SELECT ?x WHERE { VALUES ?x { 1 2 } }"})
-    status, headers, body = request(live_server, "GET", path, headers={"Accept": accept} if accept else {})
+    status, headers, body = live_server.send("GET", path, headers={"Accept": accept} if accept else {})
     assert status == 200
     assert not headers["Content-Type"].startswith("text/html"), headers["Content-Type"]
     assert b"<html" not in body.lower()
 
 
 def test_a_browser_at_query_still_gets_the_editor(live_server: LiveServer) -> None:
-    status, headers, body = request(live_server, "GET", "/query", headers={"Accept": BROWSER})
+    status, headers, body = live_server.send("GET", "/query", headers={"Accept": BROWSER})
     assert status == 200 and headers["Content-Type"].startswith("text/html") and b"<textarea" in body
     path = "/query?" + urllib.parse.urlencode({"query": "SELECT ?x WHERE { VALUES ?x { 1 2 } }"})
-    status, headers, body = request(live_server, "GET", path, headers={"Accept": BROWSER})
+    status, headers, body = live_server.send("GET", path, headers={"Accept": BROWSER})
     assert status == 200 and headers["Content-Type"].startswith("text/html") and b"results-table" in body
 
 
 def test_errors_through_an_alias_are_the_endpoints_own(live_server: LiveServer) -> None:
-    status, headers, body = request(live_server, "GET", "/ds/query?query=SELEKT", headers={"Accept": "*/*"})
+    status, headers, body = live_server.send("GET", "/ds/query?query=SELEKT", headers={"Accept": "*/*"})
     assert status == 400 and json.loads(body)["error"]
-    status, _headers, body = request(live_server, "GET", "/other/sparql?query=ASK%7B%7D")
+    status, _headers, body = live_server.send("GET", "/other/sparql?query=ASK%7B%7D")
     assert status == 404 and "/ds" in json.loads(body)["message"]
 
 
@@ -124,18 +110,18 @@ def test_the_fuseki_dataset_name_is_configurable(pool) -> None:  # noqa: ANN001
 
 
 def test_fuseki_ping_and_graph_store_reads(live_server: LiveServer, kg: KnowledgeGraph) -> None:
-    status, headers, body = request(live_server, "GET", "/$/ping")
+    status, headers, body = live_server.send("GET", "/$/ping")
     assert status == 200 and headers["Content-Type"].startswith("text/plain") and body.decode().startswith("20")
     name = urllib.parse.quote(kg.graph_names()[0], safe="")
     for path in ("/ds/data", "/ds/get", "/store"):
-        status, headers, body = request(live_server, "GET", f"{path}?graph={name}",
+        status, headers, body = live_server.send("GET", f"{path}?graph={name}",
                                         headers={"Accept": "application/n-triples"})
         assert status == 200 and headers["Content-Type"] == "application/n-triples"
         assert len(body.splitlines()) == len(kg.triples(kg.graph_names()[0]))
 
 
 def test_oxigraph_store_without_a_graph_is_the_whole_dataset(live_server: LiveServer, kg: KnowledgeGraph) -> None:
-    status, headers, body = request(live_server, "GET", "/store", headers={"Accept": "application/n-quads"})
+    status, headers, body = live_server.send("GET", "/store", headers={"Accept": "application/n-quads"})
     assert status == 200 and headers["Content-Type"] == "application/n-quads"
     assert len(body.splitlines()) == len(kg)
 
@@ -159,7 +145,7 @@ def test_rdflib_sparqlupdatestore_set_up_for_oxigraph_or_fuseki(writable: LiveSe
 def test_an_update_through_an_alias_needs_the_token(writable: LiveServer) -> None:
     body = b"INSERT DATA { <http://ex/x> <http://ex/p> 1 }"
     for path in ("/update", "/ds/update"):
-        status, headers, _ = request(writable, "POST", path, body, {"Content-Type": "application/sparql-update"})
+        status, headers, _ = writable.send("POST", path, body, {"Content-Type": "application/sparql-update"})
         assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer")
 
 

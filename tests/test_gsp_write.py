@@ -5,7 +5,6 @@ fuzz runs through the test client."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import urllib.parse
 from collections.abc import Iterator
@@ -45,69 +44,57 @@ def writable(pool) -> Iterator[LiveServer]:  # noqa: ANN001
     stop_server(server, thread)
 
 
-def send(server: LiveServer, method: str, path: str, body: bytes | None = None,
-         headers: dict[str, str] | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
-    host, port = urllib.parse.urlsplit(server.url).netloc.split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        connection.close()
-
-
 def graph_of(server: LiveServer, graph: str | None) -> set[bytes]:
     """The N-Triples lines of one graph (None: the default graph); empty when there is no such graph."""
     where = "default" if graph is None else "graph=" + urllib.parse.quote(graph, safe="")
-    status, _headers, body = send(server, "GET", f"/data?{where}", headers={"Accept": "application/n-triples"})
+    status, _headers, body = server.send("GET", f"/data?{where}", headers={"Accept": "application/n-triples"})
     assert status in (200, 404), body
     return set(body.splitlines()) if status == 200 else set()
 
 
 def dump(server: LiveServer) -> bytes:
-    return send(server, "GET", "/dump.nq")[2]
+    return server.send("GET", "/dump.nq")[2]
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_put_creates_201_then_replaces_204(writable: LiveServer, path: str) -> None:
     name = f"http://ex/new{path.replace('/', '-')}"
     target = f"{path}?graph={urllib.parse.quote(name, safe='')}"
-    status, headers, _ = send(writable, "PUT", target, b"<http://ex/s> <http://ex/p> 1 .", TURTLE | AUTH)
+    status, headers, _ = writable.send("PUT", target, b"<http://ex/s> <http://ex/p> 1 .", TURTLE | AUTH)
     assert status == 201 and urllib.parse.unquote(headers["Location"]).endswith(urllib.parse.unquote(target))
     assert graph_of(writable, name) == {
         b'<http://ex/s> <http://ex/p> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .'}
-    status, _, _ = send(writable, "PUT", target, b"<http://ex/s> <http://ex/q> <http://ex/o> .", TURTLE | AUTH)
+    status, _, _ = writable.send("PUT", target, b"<http://ex/s> <http://ex/q> <http://ex/o> .", TURTLE | AUTH)
     assert status == 204
     assert graph_of(writable, name) == {b"<http://ex/s> <http://ex/q> <http://ex/o> ."}
 
 
 def test_post_adds_to_a_graph_and_to_the_default_graph(writable: LiveServer) -> None:
-    send(writable, "PUT", "/data?graph=http%3A%2F%2Fex%2Fpost", b'<http://ex/a> <http://ex/p> "one" .',
+    writable.send("PUT", "/data?graph=http%3A%2F%2Fex%2Fpost", b'<http://ex/a> <http://ex/p> "one" .',
          TURTLE | AUTH)
     body = b'<http://ex/a> <http://ex/p> "two" .'
-    assert send(writable, "POST", "/data?graph=http%3A%2F%2Fex%2Fpost", body, TURTLE | AUTH)[0] == 204
+    assert writable.send("POST", "/data?graph=http%3A%2F%2Fex%2Fpost", body, TURTLE | AUTH)[0] == 204
     assert graph_of(writable, "http://ex/post") == {b'<http://ex/a> <http://ex/p> "one" .',
                                                     b'<http://ex/a> <http://ex/p> "two" .'}
     before = graph_of(writable, None)
-    assert send(writable, "POST", "/ds/data?default", b"<http://ex/x> <http://ex/p> <http://ex/y> .",
+    assert writable.send("POST", "/ds/data?default", b"<http://ex/x> <http://ex/p> <http://ex/y> .",
                 {"Content-Type": "application/n-triples"} | AUTH)[0] == 204
     assert graph_of(writable, None) == before | {b"<http://ex/x> <http://ex/p> <http://ex/y> ."}
-    assert send(writable, "POST", "/store?graph=http%3A%2F%2Fex%2Ffresh", body, TURTLE | AUTH)[0] == 201
+    assert writable.send("POST", "/store?graph=http%3A%2F%2Fex%2Ffresh", body, TURTLE | AUTH)[0] == 201
 
 
 def test_writes_are_seen_by_sparql_queries_at_once(writable: LiveServer) -> None:
-    send(writable, "PUT", "/store?graph=http%3A%2F%2Fex%2Fq", b"<http://ex/s> <http://ex/p> 1 .", TURTLE | AUTH)
+    writable.send("PUT", "/store?graph=http%3A%2F%2Fex%2Fq", b"<http://ex/s> <http://ex/p> 1 .", TURTLE | AUTH)
     ask = urllib.parse.urlencode({"query": "ASK { GRAPH <http://ex/q> { <http://ex/s> ?p 1 } }"})
-    status, _, body = send(writable, "GET", f"/sparql?{ask}", headers={"Accept": "application/sparql-results+json"})
+    status, _, body = writable.send("GET", f"/sparql?{ask}", headers={"Accept": "application/sparql-results+json"})
     assert status == 200 and json.loads(body)["boolean"] is True
 
 
 def test_delete_is_204_then_404(writable: LiveServer) -> None:
-    send(writable, "PUT", "/data?graph=http%3A%2F%2Fex%2Fdel", b"<http://ex/s> <http://ex/p> 1 .", TURTLE | AUTH)
-    assert send(writable, "DELETE", "/ds/data?graph=http%3A%2F%2Fex%2Fdel", headers=AUTH)[0] == 204
+    writable.send("PUT", "/data?graph=http%3A%2F%2Fex%2Fdel", b"<http://ex/s> <http://ex/p> 1 .", TURTLE | AUTH)
+    assert writable.send("DELETE", "/ds/data?graph=http%3A%2F%2Fex%2Fdel", headers=AUTH)[0] == 204
     assert graph_of(writable, "http://ex/del") == set()
-    status, _, body = send(writable, "DELETE", "/ds/data?graph=http%3A%2F%2Fex%2Fdel", headers=AUTH)
+    status, _, body = writable.send("DELETE", "/ds/data?graph=http%3A%2F%2Fex%2Fdel", headers=AUTH)
     assert status == 404 and json.loads(body)["error"] == "not-found"
 
 
@@ -123,7 +110,7 @@ def test_writes_without_the_token_are_401_and_change_nothing(writable: LiveServe
     for method, body in (("PUT", b"<http://ex/s> <http://ex/p> 1 ."), ("POST", b"<http://ex/s> <http://ex/p> 1 ."),
                          ("DELETE", None)):
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
-            status, response_headers, _ = send(writable, method, "/data?graph=http%3A%2F%2Fex%2Fg1", body,
+            status, response_headers, _ = writable.send(method, "/data?graph=http%3A%2F%2Fex%2Fg1", body,
                                                TURTLE | headers)
             assert status == 401 and response_headers["WWW-Authenticate"].startswith("Bearer")
     assert dump(writable) == before
@@ -132,7 +119,7 @@ def test_writes_without_the_token_are_401_and_change_nothing(writable: LiveServe
 def test_bad_rdf_is_400_with_its_line_and_changes_nothing(writable: LiveServer) -> None:
     before = dump(writable)
     body = b"<http://ex/s> <http://ex/p> 1 .\n<http://ex/s> <http://ex/p> .\n"
-    status, _, answer = send(writable, "PUT", "/data?graph=http%3A%2F%2Fex%2Fg1", body, TURTLE | AUTH)
+    status, _, answer = writable.send("PUT", "/data?graph=http%3A%2F%2Fex%2Fg1", body, TURTLE | AUTH)
     error = json.loads(answer)
     assert status == 400 and error["location"]["line"] == 2 and "Turtle" in error["message"]
     assert dump(writable) == before
@@ -141,7 +128,7 @@ def test_bad_rdf_is_400_with_its_line_and_changes_nothing(writable: LiveServer) 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/json", "application/sparql-update", ""])
 def test_an_unsupported_type_is_415(writable: LiveServer, content_type: str) -> None:
     headers = AUTH | ({"Content-Type": content_type} if content_type else {})
-    status, _, answer = send(writable, "PUT", "/data?graph=http%3A%2F%2Fex%2Fg1", b"<a> <b> <c> .", headers)
+    status, _, answer = writable.send("PUT", "/data?graph=http%3A%2F%2Fex%2Fg1", b"<a> <b> <c> .", headers)
     assert status == 415 and "text/turtle" in json.loads(answer)["message"]
 
 
@@ -149,7 +136,7 @@ def test_a_body_above_the_upload_limit_is_413(pool) -> None:  # noqa: ANN001
     live, server, thread = start_server(make_app(pool, max_upload_bytes=1000))
     try:
         body = b"".join(b"<http://ex/s> <http://ex/p> %d .\n" % i for i in range(200))
-        status, _, answer = send(live, "PUT", "/store?graph=http%3A%2F%2Fex%2Fbig", body, TURTLE | AUTH)
+        status, _, answer = live.send("PUT", "/store?graph=http%3A%2F%2Fex%2Fbig", body, TURTLE | AUTH)
         assert status == 413 and json.loads(answer)["error"] == "too-large"
         assert graph_of(live, "http://ex/big") == set()
     finally:
@@ -158,22 +145,22 @@ def test_a_body_above_the_upload_limit_is_413(pool) -> None:  # noqa: ANN001
 
 def test_naming_no_graph_or_two_is_400(writable: LiveServer) -> None:
     for query in ("", "?default&graph=http%3A%2F%2Fex%2Fg1", "?graph=a&graph=b", "?graph=not%20an%20iri"):
-        status, _, answer = send(writable, "PUT", "/data" + query, b"<http://ex/s> <http://ex/p> 1 .", TURTLE | AUTH)
+        status, _, answer = writable.send("PUT", "/data" + query, b"<http://ex/s> <http://ex/p> 1 .", TURTLE | AUTH)
         assert status == 400, (query, answer)
 
 
 def test_an_article_graph_is_refused_with_403_and_advice(writable: LiveServer) -> None:
     target = "/data?graph=" + urllib.parse.quote(ARTICLE, safe="")
-    status, _, answer = send(writable, "PUT", target, b"<http://ex/s> <http://ex/p> 1 .", TURTLE | AUTH)
+    status, _, answer = writable.send("PUT", target, b"<http://ex/s> <http://ex/p> 1 .", TURTLE | AUTH)
     assert status == 403 and "POST /articles" in json.loads(answer)["message"]
-    status, _, answer = send(writable, "POST", "/store", f'<http://ex/s> <http://ex/p> "1" <{ARTICLE}> .'.encode(),
+    status, _, answer = writable.send("POST", "/store", f'<http://ex/s> <http://ex/p> "1" <{ARTICLE}> .'.encode(),
                              {"Content-Type": "application/n-quads"} | AUTH)
     assert status == 403 and "article" in json.loads(answer)["message"]
 
 
 def test_oxigraph_store_post_adds_a_dataset(writable: LiveServer) -> None:
     body = b'<http://ex/s> <http://ex/p> "1" <http://ex/n1> .\n<http://ex/s> <http://ex/p> "2" .\n'
-    assert send(writable, "POST", "/store", body, {"Content-Type": "application/n-quads"} | AUTH)[0] == 204
+    assert writable.send("POST", "/store", body, {"Content-Type": "application/n-quads"} | AUTH)[0] == 204
     assert len(graph_of(writable, "http://ex/n1")) == 1
     assert b'<http://ex/s> <http://ex/p> "2" .' in graph_of(writable, None)
 
@@ -182,7 +169,7 @@ def test_the_seeds_refuse_writes_with_403(live_server: LiveServer) -> None:
     """The seed graph is read-only: no write token, no --allow-updates; articles change by adding them."""
     for method in ("PUT", "POST", "DELETE"):
         for path in ("/data?graph=http%3A%2F%2Fex%2Fg", "/data?graph=" + urllib.parse.quote(ARTICLE, safe="")):
-            status, _, answer = send(live_server, method, path, b"<http://ex/s> <http://ex/p> 1 .", TURTLE | AUTH)
+            status, _, answer = live_server.send(method, path, b"<http://ex/s> <http://ex/p> 1 .", TURTLE | AUTH)
             assert status == 403 and json.loads(answer)["error"] == "read-only"
 
 
