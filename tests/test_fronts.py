@@ -193,3 +193,29 @@ def test_fronts_that_keep_dying_stop_the_service_with_status_1(tmp_path) -> None
         assert "front processes keep ending" in service.log_text()
     finally:
         service.stop()
+
+
+def test_a_name_with_two_addresses_gets_one_port_and_both_are_served(monkeypatch, settings) -> None:  # noqa: ANN001
+    """A host name may resolve to two addresses (localhost: 127.0.0.1 and ::1); with port 0 both get the
+    same port, and a front's server over both finds each listening socket (to close when it ends) apart from
+    its trigger and its connections. Here two loopback IPv4 addresses stand for the two."""
+    import socket
+
+    from waitress.adjustments import Adjustments
+
+    from kg_service.web import create_app, fronts
+
+    two = [(socket.AF_INET, socket.SOCK_STREAM, 6, ("127.0.0.1", 0)),
+           (socket.AF_INET, socket.SOCK_STREAM, 6, ("127.0.0.2", 0))]
+    monkeypatch.setattr(fronts, "Adjustments", lambda **kw: type("A", (), {"listen": two,
+                                                                             "backlog": Adjustments().backlog})())
+    sockets = fronts.bind("localhost", 0)
+    try:
+        assert len({s.getsockname()[1] for s in sockets}) == 1
+        server = fronts.make_front_server(create_app(settings), settings, sockets, host="localhost", threads=1)
+        _, listeners = fronts.dispatchers(server)
+        assert sorted(d.socket.getsockname()[0] for d in listeners) == ["127.0.0.1", "127.0.0.2"]
+        server.close()  # its dispatchers, triggers and threads
+    finally:
+        for sock in sockets:
+            sock.close()

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
-from waitress.server import MultiSocketServer, create_server
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 from waitress.task import WSGITask
 
 from ..settings import Settings
@@ -86,12 +86,12 @@ def bind(host: str, port: int) -> list[socket.socket]:
     try:
         for family, kind, proto, address in adjustments.listen:
             sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
+            sock.bind((address[0], port, *address[2:]))  # port 0: the one the first address was given, for all
             sock.listen(adjustments.backlog)
             sock.setblocking(False)
-            sockets.append(sock)
-            port = sock.getsockname()[1]  # one free port (port 0) for every address
+            port = sock.getsockname()[1]
     except OSError:
         for sock in sockets:
             sock.close()
@@ -212,9 +212,7 @@ def _front(app: Flask, sockets: list[socket.socket], host: str, threads: int, no
     _ClosingTask.ending = ending
     server = make_front_server(app, settings, sockets, host=host, threads=threads)
     _cap_memory(settings.query_memory_mb)  # after waitress started its threads: their stacks count too
-    sockets_map = server.map if isinstance(server, MultiSocketServer) else server._map
-    listeners = [d for d in list(sockets_map.values()) if not isinstance(d, HTTPChannel) and d is not server.trigger
-                 and getattr(d, "accepting", False)]
+    sockets_map, listeners = dispatchers(server)
     drain_until = None
     while not stop.is_set():
         server.asyncore.loop(timeout=POLL_S, map=sockets_map, use_poll=server.adj.asyncore_use_poll, count=1)
@@ -255,6 +253,13 @@ def _drained(dispatcher: object, dispatchers: Iterable[object]) -> bool:
 
 THREAD_SPACE_MB = 4096  # room in the address-space cap for query threads' stacks and malloc arenas
 IDLE_CLOSE_S = 1.0  # a connection of an ending front that has sent nothing for this long is closed
+
+
+def dispatchers(server: object) -> tuple[dict, list[BaseWSGIServer]]:
+    """waitress's map of a server's dispatchers (one listening socket's server keeps it in `_map`, several
+    sockets' in `map`), and the listening ones among them (a trigger and connections are the others)."""
+    sockets_map = server.map if isinstance(server, MultiSocketServer) else server._map  # type: ignore[attr-defined]
+    return sockets_map, [d for d in list(sockets_map.values()) if isinstance(d, BaseWSGIServer)]
 
 
 def _close_idle(dispatchers: Iterable[object]) -> None:
