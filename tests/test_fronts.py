@@ -128,10 +128,15 @@ def test_a_runaway_is_answered_at_its_limit_and_its_front_replaced(two: ServiceP
 
 def test_a_front_killed_with_sigkill_is_replaced(two: ServiceProcess) -> None:
     eventually(lambda: len(fronts(two)) == 2, "two fronts running")
+    answered = 'kg_http_requests_total{method="GET",status="200"}'
+    for i in range(20):  # some for each front, very likely: the count must survive the one killed
+        assert ask(two, f"{LIGHT} # before kill {i}")[0] == 200
+    before = metric(two, answered)
     victim = min(fronts(two))
     os.kill(victim, signal.SIGKILL)
     eventually(lambda: victim not in fronts(two) and len(fronts(two)) == 2, "the killed front replaced")
     assert all(ask(two, f"{LIGHT} # after kill {i}")[0] == 200 for i in range(10))
+    assert metric(two, answered) >= before + 10  # what the killed front counted is kept, and nothing hangs
     assert "ended unexpectedly (signal SIGKILL)" in two.log_text()
 
 

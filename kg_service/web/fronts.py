@@ -9,28 +9,23 @@ among them) and runs queries itself (`local`), so every core answers requests an
 no hop. A writable graph keeps one process with query workers: a change made in one front would
 not be seen by the others.
 
-The supervisor (the process that loaded the graph, which answers no requests) keeps `processes`
-fronts alive. A front that must end (a query overran its limit or lost its client, or it holds too
-much memory of its own) writes its pid on a pipe: the supervisor forks its replacement at once,
-while the old front stops accepting, answers what it holds and exits. A front that dies unexpectedly
-(kill -9, an abort) is replaced as soon as it is reaped. SIGINT or SIGTERM to the supervisor ends
-the fronts (SIGTERM, then SIGKILL after `STOP_GRACE_S`) and then the supervisor.
+The supervisor (`supervisor`: the process that loaded the graph, which answers no requests) keeps
+`processes` fronts alive and replaces those that end. Here: how many fronts, the sockets they share, and
+a front's life (`front_main`): serve, and when it must end, stop accepting, answer what it holds, exit.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import os
 import resource
-import select
 import signal
 import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from waitress import wasyncore
@@ -52,10 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kg_service.web")
 
 POLL_S = 0.1  # how often the supervisor and each front look at their flags
-STOP_GRACE_S = 0.5  # what a front gets to finish after SIGTERM before SIGKILL
-CRASHES_ALLOWED = 20  # unexpected front deaths within CRASH_WINDOW_S before the service gives up
-CRASH_WINDOW_S = 10.0
-_PID = struct.Struct("i")
+NOTICE = struct.Struct("i")  # a front's notice on the supervisor's pipe: its pid
 
 
 # The engine writes to the pages of its in-memory store as it reads them (measured at 1.24 M quads: a round
@@ -99,99 +91,7 @@ def bind(host: str, port: int) -> list[socket.socket]:
     return sockets
 
 
-class Supervisor:
-    """Keeps `processes` fronts running; see the module docstring."""
-
-    def __init__(self, app: Flask, sockets: list[socket.socket], *, host: str, processes: int, threads: int):
-        self.app, self.sockets, self.host, self.processes, self.threads = app, sockets, host, processes, threads
-        self.fronts: dict[int, bool] = {}  # pid -> it is ending (its replacement was forked)
-        self.crashes: list[float] = []
-        self._notices, self._notify = os.pipe()
-
-    def run(self, stopped: Callable[[], bool]) -> bool:
-        """Fork the fronts and keep them running until `stopped()`, then end them; False when they kept dying."""
-        try:
-            for _ in range(self.processes):
-                self._fork()
-            while not stopped():
-                ready, _, _ = select.select([self._notices], [], [], POLL_S)
-                if ready:
-                    self._read_notices()
-                if not self._reap():
-                    return False
-            return True
-        finally:
-            self._stop_all()
-
-    def _fork(self) -> None:
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                os.close(self._notices)
-                _front(self.app, self.sockets, self.host, self.threads, self._notify)
-            except BaseException:  # noqa: BLE001 - a forked child must end here, whatever happened
-                log.exception("front process failed")
-                code = 1
-            finally:
-                logging.shutdown()
-                os._exit(code)
-        self.fronts[pid] = False
-
-    def _read_notices(self) -> None:
-        data = os.read(self._notices, _PID.size * 64)
-        for (pid,) in _PID.iter_unpack(data[:len(data) - len(data) % _PID.size]):
-            if self.fronts.get(pid) is False:  # ending: its replacement starts now, not when it has gone
-                self.fronts[pid] = True
-                self._fork()
-
-    def _reap(self) -> bool:
-        """Collect ended fronts and replace those that were not already; False when they keep crashing."""
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return True
-            if pid == 0:
-                return True
-            if self.fronts.pop(pid, True):
-                continue  # an ending front (already replaced), or a child not ours
-            log.warning("front process %d ended unexpectedly (%s): replacing it", pid, _status(status))
-            now = time.monotonic()
-            self.crashes = [t for t in self.crashes if now - t < CRASH_WINDOW_S] + [now]
-            if len(self.crashes) > CRASHES_ALLOWED:
-                log.error("front processes keep ending (%d in %.0f s): stopping", len(self.crashes), CRASH_WINDOW_S)
-                return False
-            self._fork()
-
-    def _stop_all(self) -> None:
-        """SIGTERM to every front, then SIGKILL to those still there after `STOP_GRACE_S`."""
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for pid in self.fronts:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
-            deadline = time.monotonic() + STOP_GRACE_S
-            while self.fronts and time.monotonic() < deadline:
-                self._collect()
-                time.sleep(0.01)
-
-    def _collect(self) -> None:
-        for pid in list(self.fronts):
-            try:
-                ended = os.waitpid(pid, os.WNOHANG)[0] != 0
-            except ChildProcessError:
-                ended = True
-            if ended:
-                del self.fronts[pid]
-
-
-def _status(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        return f"signal {signal.Signals(os.WTERMSIG(status)).name}"
-    return f"exit status {os.waitstatus_to_exitcode(status)}"
-
-
-def _front(app: Flask, sockets: list[socket.socket], host: str, threads: int, notify: int) -> None:
+def front_main(app: Flask, sockets: list[socket.socket], host: str, threads: int, notify: int) -> None:
     """A front's life: serve on `sockets` until SIGTERM, or until it must end and has answered what it holds."""
     gc.freeze()  # what the supervisor built stays shared: the collector would otherwise write to its pages
     limit_arenas()
@@ -204,7 +104,7 @@ def _front(app: Flask, sockets: list[socket.socket], host: str, threads: int, no
 
     def on_end(reason: str) -> None:
         log.info("front process %d: %s; a new one takes its place", os.getpid(), reason)
-        os.write(notify, _PID.pack(os.getpid()))
+        os.write(notify, NOTICE.pack(os.getpid()))
         ending.set()
 
     svc.pool.local = LocalQueries(max_result_bytes=svc.pool.max_result_bytes, memory_mb=settings.query_memory_mb,

@@ -65,7 +65,8 @@ def serve_fronts(settings: Settings, kg: KnowledgeGraph, stopper: _Stopper, *, h
                  processes: int) -> None:
     """Serve a read-only graph from `processes` front processes (`fronts`) until SIGINT or SIGTERM."""
     from . import create_app
-    from .fronts import Supervisor, bind
+    from .fronts import bind
+    from .supervisor import Supervisor
 
     app = create_app(settings, kg)  # no query workers: each front runs its queries itself
     sockets = bind(host, port)
