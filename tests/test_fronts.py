@@ -224,3 +224,28 @@ def test_a_name_with_two_addresses_gets_one_port_and_both_are_served(monkeypatch
     finally:
         for sock in sockets:
             sock.close()
+
+
+def test_a_slot_held_by_a_killed_process_is_free_again() -> None:
+    """The bounds the fronts share (validations, large reads) are kernel locks: a front killed while it held
+    one does not keep it."""
+    from kg_service.web.slots import Slots
+
+    slots = Slots(1)
+    child = os.fork()
+    if child == 0:  # takes the one slot and waits to be killed
+        try:
+            slots.take()
+            time.sleep(60)
+        finally:
+            os._exit(0)
+    try:
+        eventually(lambda: (token := slots.take()) is None or slots.give_back(token) is True, "the child's slot")
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        token = slots.take()
+        assert token is not None
+        slots.give_back(token)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)

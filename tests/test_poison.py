@@ -360,7 +360,8 @@ def test_a_validation_beyond_the_slots_is_503_with_retry_after_and_an_add_still_
     validation = one_slot.extensions["kg_validation"]
     text = T01.with_suffix(".txt").read_bytes()
     form = {"mapping": (io.BytesIO(T01.read_bytes()), T01.name), "text": (io.BytesIO(text), "t.txt")}
-    assert validation.slots.acquire(False)  # the one slot is taken, as by a running validation
+    token = validation.slots.take()  # the one slot is taken, as by a running validation
+    assert token is not None
     try:
         response = client.post("/validate", data=form, content_type="multipart/form-data")
         assert response.status_code == 503 and response.headers["Retry-After"] == "2"
@@ -371,7 +372,7 @@ def test_a_validation_beyond_the_slots_is_503_with_retry_after_and_an_add_still_
                                   "text": (io.BytesIO(text), "t01_export_controls_2019.txt")})
         assert added.status_code == 201, added.get_data(as_text=True)  # adds take no validation slot
     finally:
-        validation.slots.release()
+        validation.slots.give_back(token)
 
 
 def test_a_validation_does_not_take_the_lock_adds_hold(one_slot) -> None:  # noqa: ANN001

@@ -96,9 +96,8 @@ def test_large_reads_are_bounded_per_client_with_a_clear_503(pool) -> None:  # n
 
 def test_the_overall_bound_counts_every_client(tmp_path) -> None:  # noqa: ANN001
     reads = ReadFiles(tmp_path)
-    for i in range(MAX_READS):
-        reads.admit(f"client-{i}")
+    tokens = [reads.admit(f"client-{i}") for i in range(MAX_READS)]
     with pytest.raises(Busy):
         reads.admit("client-new")
-    reads.release("client-0")
+    reads.release("client-0", tokens[0])
     reads.admit("client-new")

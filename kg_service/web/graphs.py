@@ -80,11 +80,11 @@ def send_read(graph: str | None, fmt: Format) -> Response:
     response.content_length = read.size
     client = request.remote_addr or "-"
     try:
-        reads.admit(client)
+        token = reads.admit(client)
     except Busy:
         data.close()
         raise
-    response.response = stream(data, lambda: reads.release(client))
+    response.response = stream(data, lambda: reads.release(client, token))
     return response
 
 

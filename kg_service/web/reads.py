@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import multiprocessing
 import os
 import shutil
 import subprocess
@@ -34,6 +33,7 @@ from ..errors import Busy, Location, NotFound
 from ..formats import DATASET, Format, find_format
 from ..store import KnowledgeGraph
 from ..vocab import PREFIXES
+from .slots import Slots
 
 MAX_READS = 4  # large reads streaming at once, from all clients
 MAX_READS_PER_CLIENT = 2
@@ -57,7 +57,7 @@ class ReadFiles:
         self._locks: dict[tuple[str, ...], threading.Lock] = {}
         self._lock = threading.Lock()
         self._active: Counter[str] = Counter()  # per client, in this process
-        self._slots = multiprocessing.BoundedSemaphore(MAX_READS)  # in all: shared by the front processes
+        self._slots = Slots(MAX_READS)  # in all: shared by the front processes
 
     def file(self, kg: KnowledgeGraph, graph: str | None, fmt: Format, *, gzipped: bool = False) -> ReadFile:
         """The file of `graph` (None: the default graph as served; "*": the whole dataset) in `fmt`."""
@@ -100,20 +100,23 @@ class ReadFiles:
             self._files.pop(key).path.unlink(missing_ok=True)
             self._locks.pop(key, None)
 
-    def admit(self, client: str) -> None:
-        """Count one more large read from `client`, or raise errors.Busy (503); pair with `release`."""
+    def admit(self, client: str) -> int:
+        """Count one more large read from `client`, or raise errors.Busy (503); returns the token to give
+        `release` when the read is done."""
         with self._lock:
-            if self._active[client] >= MAX_READS_PER_CLIENT or not self._slots.acquire(block=False):
+            token = self._slots.take() if self._active[client] < MAX_READS_PER_CLIENT else None
+            if token is None:
                 raise Busy(f"too many large reads at once (at most {MAX_READS}, {MAX_READS_PER_CLIENT} per "
                            f"client); try again in {RETRY_AFTER_S} s", retry_after=RETRY_AFTER_S)
             self._active[client] += 1
+            return token
 
-    def release(self, client: str) -> None:
+    def release(self, client: str, token: int) -> None:
         with self._lock:
             self._active[client] -= 1
             if self._active[client] <= 0:
                 del self._active[client]
-            self._slots.release()
+            self._slots.give_back(token)
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

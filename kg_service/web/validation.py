@@ -14,12 +14,10 @@ Adds are serialised by the add lock (they must not interleave). Validations neve
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.synchronize import BoundedSemaphore
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
@@ -35,6 +33,7 @@ from ..store import KnowledgeGraph
 from ..validate import MAX_RDF_SUBJECTS, Context, load_context, validate_mapping, validate_rdf
 from ..vocab import article_graph
 from .auth import require_token
+from .slots import Slots
 from .state import service
 
 bp = Blueprint("validation", __name__)
@@ -49,7 +48,7 @@ class Validation:
     """Per app: the validation context (built on first use, under `building`), the lock that serialises
     adds, and the slots of anonymous validations."""
 
-    slots: BoundedSemaphore  # a process-shared one: the front processes of a service share the slots
+    slots: Slots  # counted across processes: the front processes of a service share them
     context: Context | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     building: threading.Lock = field(default_factory=threading.Lock)
@@ -58,7 +57,7 @@ class Validation:
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
     slots = state.app.extensions["kg_service"].settings.max_validations
-    state.app.extensions["kg_validation"] = Validation(multiprocessing.BoundedSemaphore(max(1, slots)))
+    state.app.extensions["kg_validation"] = Validation(Slots(max(1, slots)))
 
 
 def _validation(app: Flask | None = None) -> Validation:
@@ -85,13 +84,14 @@ RETRY_AFTER_S = 2
 def _slot() -> Iterator[None]:
     """One of the validation slots, or Busy (503, Retry-After) at once when all are taken."""
     slots = _validation().slots
-    if not slots.acquire(False):  # at once: block=False
+    token = slots.take()
+    if token is None:
         raise Busy(f"all {service().settings.max_validations} validation slots are busy; try again in a moment",
                    RETRY_AFTER_S)
     try:
         yield
     finally:
-        slots.release()
+        slots.give_back(token)
 
 
 @bp.route("/validate", methods=["GET"])
