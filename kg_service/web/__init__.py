@@ -11,7 +11,6 @@ so slow queries can be found without logging their text.
 from __future__ import annotations
 
 import atexit
-import hashlib
 import logging
 import time
 from collections.abc import Iterable
@@ -26,6 +25,7 @@ from ..errors import KgError, Location, UsageError
 from ..settings import Settings
 from ..store import KnowledgeGraph
 from .cors import add_cors
+from .lean import ERROR_KEY, LeanSparql, log_request
 from .reads import ReadFiles
 from .state import Service, service
 from .workers import WorkerPool
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.extensions["kg_service.reads"] = reads  # large reads: files written once per version, then streamed
     app.extensions["kg_service.first_version"] = kg.version  # Last-Modified: from the inputs until a change
     app.before_request(_start_clock)  # first, so a blueprint's own before-request hook is timed too
+    app.before_request(_lean_error)
     for module in (sparql, describe, graphs, named, ops, pages, validation, home, entity, article_page, query_page,
                    timeline, search, draft, graph_store, aliases):
         app.register_blueprint(module.bp)
@@ -84,7 +85,9 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _internal_error)
     app.after_request(_finish)
-    app.wsgi_app = PublicHost(app.wsgi_app, settings.public_url)  # type: ignore[method-assign]
+    lean = LeanSparql(app.wsgi_app, app.extensions["kg_service"], headers=SECURITY_HEADERS)
+    app.extensions["kg_service.lean"] = lean  # a front's server runs plain queries on its event loop (`native`)
+    app.wsgi_app = PublicHost(lean, settings.public_url)  # type: ignore[method-assign]
     return app
 
 
@@ -101,6 +104,15 @@ class PublicHost:
         self.public = parts
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        self.fix(environ)
+        return self.app(environ, start_response)
+
+    def fix(self, environ: WSGIEnvironment) -> None:
+        """Set the host and scheme of `environ` as the URLs must name them; drop the forwarding headers.
+        Once per request: a front's server (`native`) calls it before the app does."""
+        if environ.get("kg_service.public_host"):
+            return
+        environ["kg_service.public_host"] = True
         if self.public is not None:
             environ["wsgi.url_scheme"] = self.public.scheme
             environ["HTTP_HOST"] = self.public.netloc
@@ -111,7 +123,6 @@ class PublicHost:
             environ["HTTP_HOST"] = f"{name}:{environ.get('SERVER_PORT', '80')}"
         for name in ("HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PROTO", "HTTP_FORWARDED"):
             environ.pop(name, None)
-        return self.app(environ, start_response)
 
 
 def error_response(body: dict[str, object], status: int) -> Response:
@@ -156,9 +167,18 @@ def _start_clock() -> None:
     g.started = time.monotonic()
 
 
+def _lean_error() -> None:
+    """A query the lean path (`lean`) ran and that failed: answered here, by the one error handler."""
+    failed = request.environ.get(ERROR_KEY)
+    if failed is not None:
+        g.query_text = failed[1]
+        raise failed[0]
+
+
 # Only the service's own scripts, styles and forms; no framing. A page may set a stricter one of its own.
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", CONTENT_SECURITY_POLICY))
 
 
 def _finish(response: Response) -> Response:
@@ -167,8 +187,6 @@ def _finish(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     add_cors(request, response)
     service().metrics.count_request(request.method, response.status_code)
-    ms = (time.monotonic() - g.get("started", time.monotonic())) * 1000
-    text = g.get("query_text")
-    digest = hashlib.sha256(text.encode()).hexdigest()[:12] if text else "-"
-    log.info("%s %s %s %.1fms q=%s", request.method, request.path, response.status_code, ms, digest)
+    log_request(request.method, request.path, response.status_code, g.get("started", time.monotonic()),
+                g.get("query_text"))
     return response

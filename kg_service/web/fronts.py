@@ -4,10 +4,10 @@ One Python process answers requests one GIL at a time, and handing every query t
 costs more than most queries do. For a graph that cannot change while served (no write token, no
 updates: what analysts query), `serve` instead loads the graph once, binds the listening sockets,
 builds the app, and forks `processes` fronts from that one process. Each front shares the loaded
-store copy-on-write, runs its own waitress on the inherited sockets (the kernel spreads connections
-among them) and runs queries itself (`local`), so every core answers requests and a query costs
-no hop. A writable graph keeps one process with query workers: a change made in one front would
-not be seen by the others.
+store copy-on-write, runs its own HTTP server (granian's, see `native`) on the inherited sockets (the
+kernel spreads connections among them) and runs queries itself (`local`), so every core answers
+requests and a query costs no hop. A writable graph keeps one process (waitress) with query workers:
+a change made in one front would not be seen by the others.
 
 The supervisor (`supervisor`: the process that loaded the graph, which answers no requests) keeps
 `processes` fronts alive and replaces those that end. Here: how many fronts, the sockets they share, and
@@ -23,31 +23,24 @@ import resource
 import signal
 import socket
 import struct
-import threading
-import time
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from waitress import wasyncore
 from waitress.adjustments import Adjustments
-from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
-from waitress.task import WSGITask
 
 from ..settings import Settings
 from ..store import KnowledgeGraph
+from . import native
 from .local import DRAIN_S, LocalQueries, limit_arenas
-from .wire import BoundedChannel
 from .zygote import resident_mb
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
     from flask import Flask
 
 log = logging.getLogger("kg_service.web")
 
 POLL_S = 0.1  # how often the supervisor and each front look at their flags
 NOTICE = struct.Struct("i")  # a front's notice on the supervisor's pipe: its pid
+BACKPRESSURE = 128  # requests a front takes at once; more wait in the kernel's queue (or another front takes them)
 
 
 # The engine writes to the pages of its in-memory store as it reads them (measured at 1.24 M quads: a round
@@ -95,100 +88,28 @@ def front_main(app: Flask, sockets: list[socket.socket], host: str, threads: int
     """A front's life: serve on `sockets` until SIGTERM, or until it must end and has answered what it holds."""
     gc.freeze()  # what the supervisor built stays shared: the collector would otherwise write to its pages
     limit_arenas()
-    stop = threading.Event()
+    stop = native.Stop()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the supervisor decides
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     svc = app.extensions["kg_service"]
     settings: Settings = svc.settings
-    ending = threading.Event()
 
     def on_end(reason: str) -> None:
         log.info("front process %d: %s; a new one takes its place", os.getpid(), reason)
         os.write(notify, NOTICE.pack(os.getpid()))
-        ending.set()
+        stop.set()  # granian stops accepting and closes each connection after its answer
 
     svc.pool.local = LocalQueries(max_result_bytes=svc.pool.max_result_bytes, memory_mb=settings.query_memory_mb,
                                   shared_mb=resident_mb(), metrics=svc.metrics, on_end=on_end)
-    _ClosingTask.ending = ending
-    server = make_front_server(app, settings, sockets, host=host, threads=threads)
-    _cap_memory(settings.query_memory_mb)  # after waitress started its threads: their stacks count too
-    sockets_map, listeners = dispatchers(server)
-    drain_until = None
-    while not stop.is_set():
-        server.asyncore.loop(timeout=POLL_S, map=sockets_map, use_poll=server.adj.asyncore_use_poll, count=1)
-        if ending.is_set() and drain_until is None:
-            for listener in listeners:  # this process's copy: the other fronts go on accepting
-                wasyncore.dispatcher.close(listener)  # not the server's own close(), which ends its trigger too
-            # A query still running after DRAIN_S is answered 503 (`local`); other work (a validation, a
-            # dump being sent) may take up to a query's time limit, then the connection is closed anyway.
-            drain_until = time.monotonic() + max(DRAIN_S, settings.query_timeout_s) + 1
-        if drain_until is not None:
-            _close_idle(sockets_map.values())
-            if _drained(server.task_dispatcher, sockets_map.values()) or time.monotonic() > drain_until:
-                break
-    server.task_dispatcher.shutdown(timeout=0.1)
-
-
-def make_front_server(app: WSGIApplication, settings: Settings, sockets: list[socket.socket], *,  # noqa: ANN201
-                      host: str, threads: int):
-    """waitress on already bound `sockets`, with the same hardening as the one-process server."""
-    from .server_errors import use_json_errors
-
-    server = create_server(app, sockets=sockets, threads=threads, channel_request_lookahead=5, ident="kg-service",
-                           max_request_body_size=settings.max_upload_bytes,
-                           server_name=host)  # waitress's default, waitress.invalid, would name URLs
-    use_json_errors(server)
-    server.channel_class = _FrontChannel
-    return server
-
-
-def _drained(dispatcher: object, dispatchers: Iterable[object]) -> bool:
-    """Nothing left to answer or to send: no task queued or running, and no connection left open (an idle one
-    is closed by `_close_idle`; one accepted a moment ago may have a request on the way, and exiting would
-    reset it)."""
-    if getattr(dispatcher, "active_count", 0) or getattr(dispatcher, "queue", None):
-        return False
-    return not any(isinstance(d, HTTPChannel) for d in dispatchers)
+    bridge = native.Bridge(app, threads=threads, max_body=settings.max_upload_bytes)
+    _cap_memory(settings.query_memory_mb)
+    # A query still running DRAIN_S after the end is answered 503 (`local`); other work (a validation, a dump
+    # being sent) may take up to a query's time limit, then the process exits anyway.
+    native.serve(bridge, sockets, worker_id=os.getpid(), stop=stop, backpressure=BACKPRESSURE,
+                 drain_s=max(DRAIN_S, settings.query_timeout_s) + 1)
 
 
 THREAD_SPACE_MB = 4096  # room in the address-space cap for query threads' stacks and malloc arenas
-IDLE_CLOSE_S = 1.0  # a connection of an ending front that has sent nothing for this long is closed
-
-
-def dispatchers(server: object) -> tuple[dict, list[BaseWSGIServer]]:
-    """waitress's map of a server's dispatchers (one listening socket's server keeps it in `_map`, several
-    sockets' in `map`), and the listening ones among them (a trigger and connections are the others)."""
-    sockets_map = server.map if isinstance(server, MultiSocketServer) else server._map  # type: ignore[attr-defined]
-    return sockets_map, [d for d in list(sockets_map.values()) if isinstance(d, BaseWSGIServer)]
-
-
-def _close_idle(dispatchers: Iterable[object]) -> None:
-    """Close the connections that have held no request for `IDLE_CLOSE_S` (a client that kept one alive
-    connects again, to a front that stays). Not at once: a connection accepted a moment ago has its
-    request on the way, and closing it with unread bytes would reset it."""
-    cutoff = time.time() - IDLE_CLOSE_S
-    for channel in list(dispatchers):
-        if (isinstance(channel, HTTPChannel) and not channel.requests and channel.request is None
-                and channel.last_activity < cutoff):
-            channel.will_close = True
-
-
-class _ClosingTask(WSGITask):
-    """waitress's WSGI task, answering `Connection: close` once its front is ending (waitress does not let
-    the app set that header: it is waitress's to send, and then it closes the connection itself)."""
-
-    ending = threading.Event()  # this process's: set in `_front`
-
-    def build_response_header(self) -> bytes:
-        if self.ending.is_set():
-            self.set_close_on_finish()
-        return super().build_response_header()
-
-
-class _FrontChannel(BoundedChannel):
-    task_class = _ClosingTask
-
-
 def _cap_memory(memory_mb: int) -> None:
     """An address-space cap well above the memory watch of `local` (which ends the front gracefully first),
     so a query that allocates faster than the watch looks ends its own front, never the machine."""

@@ -18,6 +18,7 @@ ends, before the address-space cap (set a margin above, `fronts`) would abort it
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import sys
 import threading
@@ -79,22 +80,45 @@ class LocalQueries:
         if self.out_of_memory:
             raise self._lost()
         deadline = time.monotonic() + timeout_s
-        pending = self._threads.submit(store, job, self.max_result_bytes)
+        pending = self._threads.submit(_Pending((store, job, self.max_result_bytes)))
+        while not pending.done.acquire(timeout=max(0.0, min(POLL_S, deadline - time.monotonic()))):
+            self._check(deadline, timeout_s, gone)
+        return pending.result()
+
+    async def arun(self, store: ox.Store, job: Job, *, timeout_s: float, gone: Callable[[], bool]) -> Answer:
+        """`run` for an event loop (a front's HTTP server, `native`): the loop is woken when the query is
+        done, or every POLL_S to look at the same deadline, client and process state."""
+        if self.out_of_memory:
+            raise self._lost()
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + timeout_s
+        pending, submitted = _Pending((store, job, self.max_result_bytes)), False
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self._stop("a query ran past its time limit")
-                raise QueryTimeout(f"the query ran longer than {timeout_s:g} s and was stopped")
-            if pending.done.acquire(timeout=min(POLL_S, remaining)):
-                if pending.error is not None:
-                    raise pending.error
-                assert pending.answer is not None
-                return pending.answer
-            if gone():
-                self._stop("a client hung up while its query ran")
-                raise ClientGone("the client closed the connection; the query was stopped")
-            if self.out_of_memory or time.monotonic() > self.drained_at:
-                raise self._lost()
+            wake = loop.create_future()
+            pending.on_done = lambda wake=wake: loop.call_soon_threadsafe(_settle, wake)
+            if not submitted:
+                self._threads.submit(pending)
+                submitted = True
+            elif pending.finished():  # done before its new wake-up was set
+                return pending.result()
+            timer = loop.call_later(max(0.0, min(POLL_S, deadline - time.monotonic())), _settle, wake)
+            await wake
+            timer.cancel()
+            if pending.finished():
+                return pending.result()
+            self._check(deadline, timeout_s, gone)
+
+    def _check(self, deadline: float, timeout_s: float, gone: Callable[[], bool]) -> None:
+        """Raise what a waiting request must answer now, if anything: its limit passed, its client gone,
+        or this process lost."""
+        if time.monotonic() >= deadline:
+            self._stop("a query ran past its time limit")
+            raise QueryTimeout(f"the query ran longer than {timeout_s:g} s and was stopped")
+        if gone():
+            self._stop("a client hung up while its query ran")
+            raise ClientGone("the client closed the connection; the query was stopped")
+        if self.out_of_memory or time.monotonic() > self.drained_at:
+            raise self._lost()
 
     def _stop(self, reason: str) -> None:
         """A query must be stopped: count it, and end this process (which is how it stops)."""
@@ -131,17 +155,33 @@ class LocalQueries:
                 return
 
 
-class _Pending:
-    """One job handed to a query thread: `done` is released when `answer` or `error` is set."""
+def _settle(wake: asyncio.Future) -> None:
+    if not wake.done():
+        wake.set_result(None)
 
-    __slots__ = ("answer", "args", "done", "error")
+
+class _Pending:
+    """One job handed to a query thread: `done` is released when `answer` or `error` is set, then
+    `on_done` is called (from the query thread)."""
+
+    __slots__ = ("answer", "args", "done", "error", "on_done")
 
     def __init__(self, args: tuple[ox.Store, Job, int]):
         self.args = args
         self.answer: Answer | None = None
         self.error: BaseException | None = None
+        self.on_done: Callable[[], object] | None = None
         self.done = threading.Lock()
         self.done.acquire()
+
+    def finished(self) -> bool:
+        return self.answer is not None or self.error is not None
+
+    def result(self) -> Answer:
+        if self.error is not None:
+            raise self.error
+        assert self.answer is not None
+        return self.answer
 
 
 class _QueryThreads:
@@ -154,8 +194,7 @@ class _QueryThreads:
         self._idle = 0
         self._lock = threading.Lock()
 
-    def submit(self, store: ox.Store, job: Job, max_bytes: int) -> _Pending:
-        pending = _Pending((store, job, max_bytes))
+    def submit(self, pending: _Pending) -> _Pending:
         with self._lock:
             start = self._idle == 0
             self._idle -= not start  # the idle thread that will take it
@@ -173,6 +212,12 @@ class _QueryThreads:
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting request, which raises it
                 pending.error = exc
             pending.done.release()
+            on_done = pending.on_done
+            if on_done is not None:
+                try:
+                    on_done()
+                except RuntimeError:  # the loop has closed: the front is exiting
+                    pass
             if time.monotonic() - started > TRIM_AFTER_S:
                 _give_back_memory()
             with self._lock:

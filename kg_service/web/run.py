@@ -23,7 +23,7 @@ from ..guard import QueryShape, query_shape
 from ..limits import Limits, check_length, limits_for
 from ..negotiation import choose_format
 from ..settings import Settings
-from .state import service
+from .state import Service, service
 from .workers import Answer, Job
 
 FORMAT_PARAMS = ("format", "output", "results")
@@ -98,9 +98,19 @@ def execute(plan: Plan, runner: Runner) -> Result:
     """Run a planned query and give its bytes with the headers that describe them."""
     try:
         answer = runner(plan.job, plan.limits.timeout_s)
-    except KgError as exc:  # a parse error's position is in the engine's message; carry it as the location
-        exc.location = syntax_location(exc.message, exc.location)
-        raise
+    except KgError as exc:
+        raise located(exc) from None
+    return finish(plan, answer)
+
+
+def located(exc: KgError) -> KgError:
+    """A parse error's position is in the engine's message: carried as the error's location."""
+    exc.location = syntax_location(exc.message, exc.location)
+    return exc
+
+
+def finish(plan: Plan, answer: Answer) -> Result:
+    """The answer of a planned query with the headers that describe it (or 413 past a strict row cap)."""
     if answer.truncated and plan.limits.strict:
         raise TooManyRows(f"the result has more than {plan.limits.max_rows} rows; ask for fewer (LIMIT) or drop "
                           "strict")
@@ -131,7 +141,23 @@ def run_on_pool(query: QueryRequest) -> tuple[Plan, Result | None]:
     planned = plan(query, svc.settings, version)
     if planned.etag is not None and request.if_none_match.contains(planned.etag):
         return planned, None  # same query, same data: nothing is run
-    gone = request.environ.get("waitress.client_disconnected") or (lambda: False)
+    return planned, run_planned(svc, version, planned, client_gone(request.environ))
+
+
+def client_gone(environ: Mapping[str, object]) -> Callable[[], bool]:
+    """Whether the client of a request has hung up, as its server tells (granian's front through `native`,
+    waitress through its own key); never, for a server that cannot tell."""
+    gone = environ.get("kg_service.client_gone") or environ.get("waitress.client_disconnected")
+    return gone if callable(gone) else _never
+
+
+def _never() -> bool:
+    return False
+
+
+def run_planned(svc: Service, version: str, planned: Plan, gone: Callable[[], bool]) -> Result:
+    """Run a planned query on `svc`'s pool and count it in its metrics; no Flask request needed (the lean
+    path of `lean` calls it too)."""
 
     def runner(job: Job, timeout_s: float) -> Answer:
         return svc.pool.run(version, job, timeout_s=timeout_s, gone=gone)
@@ -141,10 +167,26 @@ def run_on_pool(query: QueryRequest) -> tuple[Plan, Result | None]:
     except QueryTimeout:
         svc.metrics.add("timeouts")
         raise
+    return counted(svc, result)
+
+
+async def arun_planned(svc: Service, version: str, planned: Plan, gone: Callable[[], bool]) -> Result:
+    """`run_planned` on a front's event loop (`native`): the same pool, checks, headers and metrics."""
+    try:
+        answer = await svc.pool.arun(version, planned.job, timeout_s=planned.limits.timeout_s, gone=gone)
+    except QueryTimeout:
+        svc.metrics.add("timeouts")
+        raise
+    except KgError as exc:
+        raise located(exc) from None
+    return counted(svc, finish(planned, answer))
+
+
+def counted(svc: Service, result: Result) -> Result:
     svc.metrics.observe_query(result.answer.seconds)
     if result.answer.truncated:
         svc.metrics.add("truncated")
-    return planned, result
+    return result
 
 
 def answer(query: QueryRequest) -> Response:

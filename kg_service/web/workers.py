@@ -127,6 +127,21 @@ class WorkerPool:
         self.cache.put(version, job, answer)
         return answer
 
+    def runs_async(self, version: str) -> bool:
+        """Whether `arun` can run queries on `version`: in a front, on its in-memory store."""
+        return self.local is not None and isinstance(self._sources.get(version), ox.Store)
+
+    async def arun(self, version: str, job: Job, *, timeout_s: float, gone: Callable[[], bool]) -> Answer:
+        """`run` for a front's event loop (see `runs_async`); the same cache, the same local queries."""
+        cached = self.cache.get(version, job)  # a lean request has no bindings: always hashable
+        if cached is not None:
+            return cached
+        source = self._sources[version]
+        assert self.local is not None and isinstance(source, ox.Store)
+        answer = await self.local.arun(source, job, timeout_s=timeout_s, gone=gone)
+        self.cache.put(version, job, answer)
+        return answer
+
     def _run(self, version: str, job: Job, *, timeout_s: float, gone: Callable[[], bool]) -> Answer:
         source = self._sources.get(version)
         if isinstance(source, RemoteStore):
