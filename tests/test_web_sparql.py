@@ -252,3 +252,46 @@ def test_the_guard_holds_on_the_query_page_with_its_location(client):
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "more than 48" in page and "?s &lt;urn:p&gt; ?o" in page  # the message and the offending line
+
+
+_SAME_REQUESTS = [
+    ("GET", {"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", "format": "csv"}, None, {}),
+    ("POST", {"query": "SELECT ?s { ?s a <Meeting> } LIMIT 3"}, None, {"Accept": "application/sparql-results+json"}),
+    ("POST", None, "ASK { <x> ?p ?o }",
+     {"Content-Type": "application/sparql-query", "Accept": "text/tab-separated-values"}),
+    ("GET", {"query": "SELECT * { ?s ?p ?o } LIMIT 2", "default-graph-uri": "https://w3id.org/kg-service/graph/resolved"},
+     None, {"Accept": "application/sparql-results+xml"}),
+    ("GET", {"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 2"}, None, {"Accept": "text/turtle"}),
+    ("POST", {"query": "SELECT ?x { ?x ?y }"}, None, {}),  # a syntax error: the app's error handler answers
+    ("GET", {"query": "SELECT * { ?s ?p ?o }", "limit": "2", "strict": "1"}, None, {}),  # 413, strict row cap
+    ("GET", {"query": "ASK {}"}, None, {"Accept": "image/png"}),  # 406
+]
+
+
+@pytest.mark.parametrize(("method", "params", "body", "headers"), _SAME_REQUESTS)
+def test_the_lean_path_answers_byte_for_byte_as_the_flask_view(app, method, params, body, headers):
+    """A plain query is answered without Flask (`web.lean`): status, headers and body must be the view's."""
+    from werkzeug.test import Client
+
+    public = app.wsgi_app
+    lean = public.app
+
+    def flask_only(environ, start_response):  # the app without the lean path in front
+        public.fix(environ)
+        return lean.app(environ, start_response)
+
+    def send(wsgi):
+        client = Client(wsgi)
+        kwargs = {"query_string": params} if method == "GET" else ({"data": params} if params else {"data": body})
+        response = client.open("/sparql", method=method, headers=headers, **kwargs)
+        return response.status_code, sorted((k.lower(), v) for k, v in response.headers.items()), response.data
+
+    inner, passed_on = lean.app, []
+    lean.app = lambda environ, start_response: passed_on.append(1) or inner(environ, start_response)
+    try:
+        via_lean = send(public)
+    finally:
+        lean.app = inner
+    via_flask = send(flask_only)
+    assert via_lean == via_flask
+    assert passed_on == ([] if via_lean[0] == 200 else [1])  # answered by the lean path unless it failed

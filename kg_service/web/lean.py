@@ -12,6 +12,7 @@ app's one error handler (`ERROR_KEY`), so its error response is the app's, byte 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -19,6 +20,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
+
+from werkzeug.sansio.utils import get_current_url, get_host
 
 from ..errors import KgError
 from .cors import EXPOSE_HEADERS
@@ -133,10 +136,16 @@ def plain_query(environ: WSGIEnvironment, max_body: int) -> QueryRequest | None:
     queries = params.get("query", ())
     if len(queries) != 1 or "update" in params:
         return None
-    base = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', 'localhost')}"
+    base = _root_url(environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME", ""))
     return QueryRequest(queries[0], tuple(params.get("default-graph-uri", ())),
                         tuple(params.get("named-graph-uri", ())), (), params, environ.get("HTTP_ACCEPT"),
-                        base_iri=f"{base}{environ.get('SCRIPT_NAME', '')}/sparql", cacheable=method == "GET")
+                        base_iri=base + "sparql", cacheable=method == "GET")
+
+
+@functools.lru_cache(maxsize=64)
+def _root_url(scheme: str, host: str | None, script_name: str) -> str:
+    """Flask's ``request.url_root`` for these (the base IRI must be the one the app's view gives)."""
+    return get_current_url(scheme, get_host(scheme, host), script_name.encode("latin-1").decode("utf-8", "replace"))
 
 
 def _params(text: str) -> dict[str, list[str]] | None:

@@ -294,7 +294,11 @@ def serve(bridge: Bridge, sockets: list[socket.socket], *, worker_id: int, stop:
         stop.listen(signal.set)
         worker.serve_str(_new_cbscheduler(loop, callback, impl_asyncio=True), loop, signal)
     stop.listen(lambda: loop.call_soon_threadsafe(stopped.set))
-    loop.run_until_complete(_until(stopped, bridge, drain_s))
+    try:
+        loop.run_until_complete(_until(stopped, bridge, drain_s))
+    finally:
+        loop.close()
+        bridge.pool.shutdown(wait=False)
 
 
 async def _until(stopped: asyncio.Event, bridge: Bridge, drain_s: float) -> None:
