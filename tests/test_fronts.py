@@ -271,3 +271,35 @@ def test_a_slot_held_by_a_killed_process_is_free_again() -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(child, signal.SIGKILL)
+
+
+def test_a_body_that_stops_arriving_is_408_and_the_front_goes_on(monkeypatch, settings) -> None:  # noqa: ANN001
+    """A client that sends part of its body and then nothing must not hold a request of the front forever."""
+    import socket
+
+    from kg_service.web import create_app, native
+
+    monkeypatch.setattr(native, "BODY_IDLE_S", 0.5)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    stop = native.Stop()
+    bridge = native.Bridge(create_app(settings), threads=2, max_body=settings.max_upload_bytes)
+    server = threading.Thread(target=native.serve, args=(bridge, [listener]),
+                              kwargs={"worker_id": 1, "stop": stop, "backpressure": 8, "drain_s": 1}, daemon=True)
+    server.start()
+    try:
+        assert eventually_fetched(f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D")[0] == 200
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                         b"Content-Length: 100\r\n\r\nASK {")
+            answer = conn.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"] == "request-timeout"
+        assert time.monotonic() - started < 5
+        assert fetch(f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D")[0] == 200
+    finally:
+        stop.set()
+        server.join(timeout=10)
+        listener.close()

@@ -90,6 +90,23 @@ def small(small_app: Flask) -> FlaskClient:
     return small_app.test_client()
 
 
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The real service as one process with waitress (a write token makes it writable), beside `served`'s
+    front processes with granian: the HTTP-level bounds must hold on both servers."""
+    from conftest import start_service
+
+    service = start_service(tmp_path_factory.mktemp("one-process"), env={"KG_WRITE_TOKEN": "s3cret"})
+    yield service
+    service.stop()
+
+
+@pytest.fixture(params=["served", "one_process"])
+def either(request: pytest.FixtureRequest) -> object:
+    """`served` (fronts, granian) and `one_process` (waitress), in turn."""
+    return request.getfixturevalue(request.param)
+
+
 def no_leak(body: bytes) -> None:
     text = body.decode("utf-8", errors="replace")
     assert PASSWD_MARK not in text and PROJECT_MARK not in text and "Traceback (most recent" not in text
@@ -109,8 +126,8 @@ def test_body_over_the_limit_is_413_json_naming_the_limit(small):
         assert body["error"] == "too-large" and "65536" in body["message"]
 
 
-def test_server_refuses_a_huge_body_before_receiving_it(served):
-    host, port = served.url.removeprefix("http://").split(":")
+def test_server_refuses_a_huge_body_before_receiving_it(either):
+    host, port = either.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as conn:
         conn.sendall(f"POST /sparql HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/sparql-query\r\n"
                      "Content-Length: 1000000000\r\n\r\nSELECT".encode())
@@ -135,35 +152,29 @@ def exchange(url: str, request: bytes) -> bytes:
     return data
 
 
-def test_expect_continue_with_a_huge_body_is_413_before_any_byte_of_it(served):
-    data = exchange(served.url, b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+def test_expect_continue_with_a_huge_body_is_413_before_any_byte_of_it(either):
+    data = exchange(either.url, b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
                                 b"Content-Length: 999999999\r\nExpect: 100-continue\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 413"), data[:200]  # not "100 Continue": the body is never invited
     assert data.rstrip().endswith(b"}")  # and the connection closed after the answer
 
 
-def test_a_giant_chunk_size_is_400_and_closes_the_connection_at_once(served):
-    data = exchange(served.url, b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+def test_a_giant_chunk_size_is_400_and_closes_the_connection_at_once(either):
+    data = exchange(either.url, b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
                                 b"Transfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nSELECT")
     assert data.startswith(b"HTTP/1.1 400") and not data.endswith(b"<still open>"), data[:300]
     # The front's server (granian) ends the body at the bad chunk size; the app then finds no query in it.
     assert json.loads(data.partition(b"\r\n\r\n")[2])["error"] in ("bad-request", "bad-query")
 
 
-def test_the_servers_own_error_pages_are_empty_or_json_with_the_security_headers(served, tmp_path):
+def test_the_servers_own_error_pages_are_empty_or_json_with_the_security_headers(served, one_process):
     """A request the HTTP server refuses before the app sees it: the front's server (granian) answers 400 with
     no body at all, nothing a browser could run; waitress (the one-process server) the JSON error body
     with the security headers."""
     bad = b"GET /sparql HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"
     head, _, body = exchange(served.url, bad).partition(b"\r\n\r\n")
     assert head.split()[1] == b"400" and body == b"" and b"content-length: 0" in head.lower()
-    from conftest import start_service
-
-    writable = start_service(tmp_path, env={"KG_WRITE_TOKEN": "s3cret"})
-    try:
-        head, _, body = exchange(writable.url, bad).partition(b"\r\n\r\n")
-    finally:
-        writable.stop()
+    head, _, body = exchange(one_process.url, bad).partition(b"\r\n\r\n")
     assert head.split()[1] == b"400"
     headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in head.split(b"\r\n")[1:])}
     assert headers[b"x-content-type-options"] == b"nosniff" and b"default-src" in headers[b"content-security-policy"]

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kg_service.web")
 
 GONE_KEY = "kg_service.client_gone"  # a callable: has the client hung up?
-CHUNK = 1 << 16
+BODY_IDLE_S = 30.0  # a request body not read within this long is answered 408 (headers: granian's own limit)
 
 
 class Bridge:
@@ -51,6 +51,8 @@ class Bridge:
         self.public: PublicHost = app.wsgi_app  # type: ignore[assignment]
         self.lean: LeanSparql = app.extensions["kg_service.lean"]
         self.active = 0  # requests being answered (the event loop's thread only)
+        self.reading: dict[asyncio.Task | None, float] = {}  # requests reading their body: since when
+        self.stalled: set[asyncio.Task | None] = set()  # ... given up by `sweep`
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="request")
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
@@ -72,13 +74,25 @@ class Bridge:
         elif declared is not None and declared > self.max_body:
             body = b""  # not read: the app answers 413 from the declared length, and no 100 Continue is sent
         else:
+            task = asyncio.current_task()
+            self.reading[task] = asyncio.get_running_loop().time()
             try:
-                body = await _read(proto, self.max_body)
-            except Exception:  # noqa: BLE001 - a malformed or broken body (a bad chunk size, a reset)
+                body = await _read(proto, declared, self.max_body)
+            except asyncio.CancelledError:
+                if task not in self.stalled:
+                    raise
+                self.stalled.discard(task)
+                proto.response_str(408, [("content-type", "application/json"), ("connection", "close"), *_SECURITY],
+                                   '{"error": "request-timeout", "message": "the request body stopped arriving '
+                                   f'(nothing for {BODY_IDLE_S:g} s)", "status": 408}}\n')
+                return
+            except Exception:  # noqa: BLE001 - a malformed or broken body (a reset)
                 proto.response_str(400, [("content-type", "application/json"), *_SECURITY],
                                    '{"error": "bad-request", "message": "the request body could not be read", '
                                    '"status": 400}\n')
                 return
+            finally:
+                self.reading.pop(task, None)
         environ["wsgi.input"] = io.BytesIO(body)
         if self.lean.asynchronous() and await self._lean(environ, proto):
             return
@@ -101,6 +115,18 @@ class Bridge:
             proto.response_bytes(status, headers, b"".join(chunks))
             return
         await self._stream(proto, status, headers, chunks, loop)
+
+    async def sweep(self) -> None:
+        """Give up the requests whose body has not been read within BODY_IDLE_S (a client trickling it, or
+        sending none): one timer for all, not one per request (measured: 0.15 ms a request)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, BODY_IDLE_S / 2))
+            cutoff = loop.time() - BODY_IDLE_S
+            for task, since in list(self.reading.items()):
+                if since < cutoff and task is not None:
+                    self.stalled.add(task)
+                    task.cancel()
 
     async def _lean(self, environ: dict, proto: Any) -> bool:
         """Answer a plain query on this loop (`lean`), with no thread but the query's; False when the app
@@ -163,8 +189,11 @@ class _Hangup:
 _SECURITY = [("x-content-type-options", "nosniff"), ("content-security-policy", "default-src 'none'")]
 
 
-async def _read(proto: Any, limit: int) -> bytes:
-    """The body, or its first `limit` + 1 bytes (the app refuses it as too large)."""
+async def _read(proto: Any, declared: int | None, limit: int) -> bytes:
+    """The body, or its first `limit` + 1 bytes (the app refuses it as too large): at once when its length
+    is declared (and within the limit), else piece by piece."""
+    if declared is not None:
+        return await proto()
     parts, size = [], 0
     async for part in proto:
         parts.append(part)
@@ -294,8 +323,10 @@ def serve(bridge: Bridge, sockets: list[socket.socket], *, worker_id: int, stop:
         stop.listen(signal.set)
         worker.serve_str(_new_cbscheduler(loop, callback, impl_asyncio=True), loop, signal)
     stop.listen(lambda: loop.call_soon_threadsafe(stopped.set))
+    sweeper = loop.create_task(bridge.sweep())
     try:
         loop.run_until_complete(_until(stopped, bridge, drain_s))
+        sweeper.cancel()
     finally:
         loop.close()
         bridge.pool.shutdown(wait=False)

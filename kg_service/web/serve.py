@@ -1,4 +1,5 @@
-"""`kg-service serve`: load the graph, start the query workers, serve the app with waitress.
+"""`kg-service serve`: load the graph, then serve it from front processes (a read-only graph in memory,
+see `fronts`: granian's HTTP server in each) or from this one process with waitress and query workers.
 
 Where the graph lives is chosen once, by `backends.open_graph`: in memory (the default), in a
 persistent folder (`--store PATH`, reopened without a rebuild while the inputs are unchanged), or on
@@ -6,8 +7,8 @@ a remote SPARQL server (`--store URL`, pushed at start and queried through). The
 `KnowledgeGraph` in every case. The query workers' zygote is forked before waitress starts its
 threads, so it shares the loaded store with this process.
 
-waitress is pure Python (no build step) and robust; its threads answer requests while the heavy
-work runs in the worker processes. ``channel_request_lookahead`` lets waitress notice a client that
+In the one-process case waitress is pure Python (no build step) and robust; its threads answer requests
+while the heavy work runs in the worker processes. ``channel_request_lookahead`` lets waitress notice a client that
 has gone away, so its query is stopped at once instead of at the time limit.
 """
 

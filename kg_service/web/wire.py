@@ -9,9 +9,10 @@ hold for every request the server reads:
 - a chunk size larger than the body limit (``ffffffffffffffffffff``) is a 400 that closes the
   connection at once, instead of holding it open waiting for that many bytes.
 
-The channel keeps `server_errors`' JSON error pages with the security headers. The HTTP-level tests
-(``tests/test_hostile.py``) run against a real ``kg-service serve``, so they keep checking whichever
-WSGI server is used.
+The channel keeps `server_errors`' JSON error pages with the security headers. This is the one-process
+server's (a writable graph, or one in a folder); the fronts run granian, which refuses the same requests
+itself (`native`). The HTTP-level tests (``tests/test_hostile.py``) run against a real ``kg-service
+serve`` of both kinds.
 """
 
 from __future__ import annotations
