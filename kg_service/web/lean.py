@@ -37,7 +37,6 @@ ERROR_KEY = "kg_service.lean_error"  # the error a lean query raised, for the ap
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
 UTF8 = ("", "charset=utf-8", "charset=utf8")
-OWN = ("query", "update", "default-graph-uri", "named-graph-uri")
 
 
 class LeanSparql:
