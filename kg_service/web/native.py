@@ -10,6 +10,9 @@ thread of a bounded pool, and a disconnect while it runs sets ``kg_service.clien
 (`run` reads it as waitress's ``waitress.client_disconnected``). Responses of one piece are sent whole;
 others (dumps, streamed from files) chunk by chunk.
 
+The event loop is uvloop's where it is installed (a dependency off Windows): measured on a one-row query
+with 8 clients, 1,944 against 1,692 requests a second and 0.78-0.94 against 1.07 ms for one client.
+
 granian's worker is started on our own sockets (`serve`) through its internal worker class, as its own
 process manager does, so the supervisor keeps forking fronts from the process that holds the graph:
 granian's manager would start workers that load the graph again. The version is pinned in
@@ -307,7 +310,7 @@ def serve(bridge: Bridge, sockets: list[socket.socket], *, worker_id: int, stop:
     from granian._loops import loops
     from granian.http import HTTP1Settings
 
-    loop = loops.get("asyncio")
+    loop = loops.get("auto")  # uvloop where installed, else asyncio's own
     asyncio.set_event_loop(loop)
     no_tls: tuple = (False, None, None, None, "tls1.3", None, [], False)
     http1 = HTTP1Settings(header_read_timeout=30_000, keep_alive=True)
