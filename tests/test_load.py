@@ -9,6 +9,7 @@ frees its worker at once. Timings are asserted only as generous "it ended" bound
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import socket
@@ -58,6 +59,7 @@ class Chorus:
     names: list[str]
     statuses: list[int] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)  # closed unanswered as a front ended: asked again once
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
 
@@ -71,7 +73,13 @@ class Chorus:
         i = offset
         while not self.stop.is_set():
             name = self.names[i % len(self.names)]
-            status, body = fetch(f"{self.base}/queries/{name}")
+            try:
+                status, body = fetch(f"{self.base}/queries/{name}")
+            except (http.client.RemoteDisconnected, ConnectionResetError):
+                # A front that ends (to stop the runaway) closes a connection it had accepted but not yet
+                # read (granian's graceful stop); RFC 9110 lets a client repeat an idempotent request.
+                self.closed.append(name)
+                status, body = fetch(f"{self.base}/queries/{name}")
             self.statuses.append(status)
             if status != 200:
                 self.failures.append(f"{name}: {status} {body[:200]!r}")
@@ -106,6 +114,7 @@ def test_runaway_query_is_stopped_while_named_queries_are_answered(served, named
     assert json.loads(body)["error"] == "query-timeout"
     assert elapsed < ENDED_WITHIN_S
     assert chorus.failures == []
+    assert len(chorus.closed) <= 2, chorus.closed  # only what the ending front had just accepted
     assert len(chorus.statuses) >= 6  # every client was answered at least once while the runaway ran
     assert metric(served.url, "kg_query_timeouts_total") >= timeouts_before + 1
 
