@@ -175,6 +175,13 @@ class ClientGone(KgError):
     kind = "client-gone"
 
 
+class BodyTimeout(KgError):
+    """The request body did not arrive in time (a client trickling it holds a request of the front)."""
+
+    http_status = 408
+    kind = "request-timeout"
+
+
 class TooLarge(KgError):
     """The upload is larger than the service accepts (`Settings.max_upload_bytes`)."""
 

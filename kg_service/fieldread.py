@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,21 +90,15 @@ class SchemaReader:
         if kind == KEY:
             return self.key(value, where, line)
         if kind == KEYS:
-            items = self.sequence(value, where, line)
-            keys = [self.key(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(items)]
-            return tuple(k for k in keys if k is not None)
+            return self.each(value, where, line, self.key)
         if kind == TEXT:
             return self.text(value, where, line)
         if kind == TEXTS:
-            items = self.sequence(value, where, line)
-            texts = [self.text(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(items)]
-            return tuple(t for t in texts if t is not None)
+            return self.each(value, where, line, self.text)
         if kind == URL:
             return self.url(value, where, line)
         if kind == URLS:
-            items = self.sequence(value, where, line)
-            urls = [self.url(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(items)]
-            return tuple(u for u in urls if u is not None)
+            return self.each(value, where, line, self.url)
         if kind == WIKIDATA:
             if not isinstance(value, str) or not _WIKIDATA.fullmatch(value):
                 self.error(line, where, f"{value!r} is not a Wikidata ID such as Q17")
@@ -168,6 +163,12 @@ class SchemaReader:
             self.error(line, where, f"expected non-empty text, got {describe(value)}")
             return None
         return str(value)
+
+    def each(self, value: Any, where: str, line: int,
+             read: Callable[[Any, str, int], str | None]) -> tuple[str, ...]:
+        """A list field: `read` on each item (located as ``where[i]`` at its own line), the readable ones kept."""
+        items = [read(v, f"{where}[{i}]", ln) for i, (v, ln) in enumerate(self.sequence(value, where, line))]
+        return tuple(item for item in items if item is not None)
 
     def sequence(self, value: Any, where: str, line: int) -> list[tuple[Any, int]]:
         if not isinstance(value, CommentedSeq):

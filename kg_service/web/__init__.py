@@ -87,7 +87,9 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.after_request(_finish)
     lean = LeanSparql(app.wsgi_app, app.extensions["kg_service"], headers=SECURITY_HEADERS)
     app.extensions["kg_service.lean"] = lean  # a front's server runs plain queries on its event loop (`native`)
-    app.wsgi_app = PublicHost(lean, settings.public_url)  # type: ignore[method-assign]
+    public = PublicHost(lean, settings.public_url)
+    app.extensions["kg_service.public_host"] = public  # a front's server fixes the host before the lean path
+    app.wsgi_app = public  # type: ignore[method-assign]
     return app
 
 

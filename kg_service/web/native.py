@@ -6,9 +6,10 @@ would run the app as well, but it cannot tell the app that a client hung up, and
 runaway query must be stopped (`local`). So the front speaks granian's RSGI (an async interface that
 can await a disconnect) and bridges each request to the WSGI app itself, here: the body is read first
 (up to the upload limit: a larger declared body is left unread for the app's 413), the app runs on a
-thread of a bounded pool, and a disconnect while it runs sets ``kg_service.client_gone`` in its environ
-(`run` reads it as waitress's ``waitress.client_disconnected``). Responses of one piece are sent whole;
-others (dumps, streamed from files) chunk by chunk.
+thread of a bounded pool (`wsgi_call`), and a disconnect while it runs is set in its environ (`run.GONE_KEY`,
+read beside waitress's own key). A body that cannot be read, or not within BODY_IDLE_S, is the app's to
+answer too (408 or 400, through its one error handler). Responses of one piece are sent whole; others
+(dumps, streamed from files) chunk by chunk.
 
 The event loop is uvloop's where it is installed (a dependency off Windows): measured on a one-row query
 with 8 clients, 1,944 against 1,692 requests a second and 0.78-0.94 against 1.07 ms for one client.
@@ -26,23 +27,23 @@ import io
 import logging
 import os
 import socket
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from .lean import LeanSparql, plain_query
+from ..errors import BodyTimeout, UsageError
+from .lean import ERROR_KEY, LeanSparql, plain_query
+from .run import GONE_KEY
+from .wsgi_call import call_app, environ_of
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
     from flask import Flask
 
     from . import PublicHost
 
 log = logging.getLogger("kg_service.web")
 
-GONE_KEY = "kg_service.client_gone"  # a callable: has the client hung up?
 BODY_IDLE_S = 30.0  # a request body not read within this long is answered 408 (headers: granian's own limit)
 
 
@@ -51,7 +52,7 @@ class Bridge:
 
     def __init__(self, app: Flask, *, threads: int, max_body: int):
         self.app, self.max_body = app, max_body
-        self.public: PublicHost = app.wsgi_app  # type: ignore[assignment]
+        self.public: PublicHost = app.extensions["kg_service.public_host"]
         self.lean: LeanSparql = app.extensions["kg_service.lean"]
         self.active = 0  # requests being answered (the event loop's thread only)
         self.reading: dict[asyncio.Task | None, float] = {}  # requests reading their body: since when
@@ -68,7 +69,7 @@ class Bridge:
             self.active -= 1
 
     async def _answer(self, scope: Any, proto: Any) -> None:
-        environ = _environ(scope)
+        environ = environ_of(scope)
         length = environ.get("CONTENT_LENGTH", "")
         declared = int(length) if length.isdigit() else None
         if environ["REQUEST_METHOD"] in ("GET", "HEAD", "OPTIONS", "DELETE") and not declared and \
@@ -85,24 +86,19 @@ class Bridge:
                 if task not in self.stalled:
                     raise
                 self.stalled.discard(task)
-                proto.response_str(408, [("content-type", "application/json"), ("connection", "close"), *_SECURITY],
-                                   '{"error": "request-timeout", "message": "the request body stopped arriving '
-                                   f'(nothing for {BODY_IDLE_S:g} s)", "status": 408}}\n')
-                return
-            except Exception:  # noqa: BLE001 - a malformed or broken body (a reset)
-                proto.response_str(400, [("content-type", "application/json"), *_SECURITY],
-                                   '{"error": "bad-request", "message": "the request body could not be read", '
-                                   '"status": 400}\n')
-                return
+                body, environ[ERROR_KEY] = b"", (BodyTimeout(
+                    f"the request body did not arrive within {BODY_IDLE_S:g} s"), None)
+            except Exception:  # noqa: BLE001 - a broken body (a reset, a framing error)
+                body, environ[ERROR_KEY] = b"", (UsageError("the request body could not be read"), None)
             finally:
                 self.reading.pop(task, None)
         environ["wsgi.input"] = io.BytesIO(body)
-        if self.lean.asynchronous() and await self._lean(environ, proto):
+        if ERROR_KEY not in environ and self.lean.asynchronous() and await self._lean(environ, proto):
             return
         gone = threading.Event()
-        environ[GONE_KEY] = gone.is_set
+        environ[GONE_KEY] = gone.is_set  # read by `run.client_gone`
         loop = asyncio.get_running_loop()
-        call = loop.run_in_executor(self.pool, _call, self.app, environ)
+        call = loop.run_in_executor(self.pool, call_app, self.app, environ)
         watch = asyncio.ensure_future(proto.client_disconnect())
         done, _ = await asyncio.wait((call, watch), return_when=asyncio.FIRST_COMPLETED)
         if call not in done:
@@ -189,9 +185,6 @@ class _Hangup:
             self.task.cancel()
 
 
-_SECURITY = [("x-content-type-options", "nosniff"), ("content-security-policy", "default-src 'none'")]
-
-
 async def _read(proto: Any, declared: int | None, limit: int) -> bytes:
     """The body, or its first `limit` + 1 bytes (the app refuses it as too large): at once when its length
     is declared (and within the limit), else piece by piece."""
@@ -204,75 +197,6 @@ async def _read(proto: Any, declared: int | None, limit: int) -> bytes:
         if size > limit:
             break
     return b"".join(parts)
-
-
-def _call(app: WSGIApplication, environ: dict) -> tuple[int, list[tuple[str, str]], Iterable[bytes]]:
-    """Run the WSGI app: its status, headers and body (a list when it gave one, else its iterable)."""
-    started: list = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
-        started[:] = [status, headers]
-        return lambda data: None  # the legacy write(): not used by the app
-
-    result = app(environ, start_response)
-    if not isinstance(result, list):
-        first = next(iter_result := iter(result), None)  # runs a generator to its start_response
-        if first is None:
-            getattr(result, "close", lambda: None)()
-            result = []
-        else:
-            result = _prepend(first, iter_result, result)
-    status, headers = started
-    return int(status.split(" ", 1)[0]), headers, result
-
-
-class _prepend:  # noqa: N801 - an iterator, named as one
-    """An app's body iterator with its first piece put back; closes the app's iterable when closed."""
-
-    def __init__(self, first: bytes, rest: Iterator[bytes], whole: Iterable[bytes]):
-        self.first: bytes | None = first
-        self.rest, self.whole = rest, whole
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        if self.first is not None:
-            first, self.first = self.first, None
-            return first
-        return next(self.rest)
-
-    def close(self) -> None:
-        getattr(self.whole, "close", lambda: None)()
-
-
-def _environ(scope: Any) -> dict[str, Any]:
-    """The WSGI environ of an RSGI request (PEP 3333: the path as latin-1 of its UTF-8 bytes)."""
-    host, _, port = scope.server.rpartition(":")
-    client = scope.client.rpartition(":")[0].strip("[]")
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": scope.method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
-        "QUERY_STRING": scope.query_string,
-        "SERVER_NAME": host.strip("[]"),
-        "SERVER_PORT": port,
-        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
-        "REMOTE_ADDR": client,
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scope.scheme,
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "wsgi.input_terminated": True,
-    }
-    for name, value in scope.headers.items():
-        key = name.upper().replace("-", "_")
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
-        environ[key] = f"{environ[key]},{value}" if key in environ else value
-    return environ
 
 
 class Stop:
@@ -326,20 +250,21 @@ def serve(bridge: Bridge, sockets: list[socket.socket], *, worker_id: int, stop:
         stop.listen(signal.set)
         worker.serve_str(_new_cbscheduler(loop, callback, impl_asyncio=True), loop, signal)
     stop.listen(lambda: loop.call_soon_threadsafe(stopped.set))
-    sweeper = loop.create_task(bridge.sweep())
     try:
         loop.run_until_complete(_until(stopped, bridge, drain_s))
-        sweeper.cancel()
     finally:
         loop.close()
         bridge.pool.shutdown(wait=False)
 
 
 async def _until(stopped: asyncio.Event, bridge: Bridge, drain_s: float) -> None:
-    """Wait for the stop, then for the requests in hand to be answered (at most `drain_s`)."""
+    """Sweep stalled bodies until the stop, then wait for the requests in hand (at most `drain_s`)."""
+    sweeper = asyncio.create_task(bridge.sweep())
     await stopped.wait()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + drain_s
     while bridge.active and loop.time() < deadline:
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.05)  # the last answers leave the server's buffers
+    sweeper.cancel()
+    await asyncio.gather(sweeper, return_exceptions=True)

@@ -144,10 +144,13 @@ def run_on_pool(query: QueryRequest) -> tuple[Plan, Result | None]:
     return planned, run_planned(svc, version, planned, client_gone(request.environ))
 
 
+GONE_KEY = "kg_service.client_gone"  # in a request's environ: a callable, has its client hung up?
+
+
 def client_gone(environ: Mapping[str, object]) -> Callable[[], bool]:
-    """Whether the client of a request has hung up, as its server tells (granian's front through `native`,
-    waitress through its own key); never, for a server that cannot tell."""
-    gone = environ.get("kg_service.client_gone") or environ.get("waitress.client_disconnected")
+    """Whether the client of a request has hung up, as its server tells (a front's, `native`, under
+    GONE_KEY; waitress under its own key); never, for a server that cannot tell."""
+    gone = environ.get(GONE_KEY) or environ.get("waitress.client_disconnected")
     return gone if callable(gone) else _never
 
 
