@@ -4,12 +4,15 @@ one step above, the endpoint answers a located 400 (or 413 past the length limit
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask.testing import FlaskClient
 from guard_fuzz import BODIES, QUERIES, UPDATES, probe, query_text, update_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kg_service import guard
 from kg_service.errors import QueryError
 from kg_service.guard import check_structure, position
 from kg_service.settings import Settings
@@ -117,3 +120,29 @@ def test_the_guard_never_fails_other_than_with_a_located_query_error(text: str) 
 
 def _offset(text: str, line: int, column: int) -> int:
     return sum(len(x) + 1 for x in text.split("\n")[:line - 1]) + column - 1
+
+
+# The tokenizer in its plain order (each kind tried in turn, a word after a prefixed name): `guard.TOKEN` tries
+# the commonest kinds first and must cut every text into the same tokens.
+_PLAIN_ORDER = re.compile(r'''
+    (?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'
+              |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<comment>\#[^\n]*)
+  | (?P<var>[?$]\w+)
+  | (?P<pname>(?:[A-Za-z_][\w.-]*)?:[\w.:%\\-]*)
+  | (?P<word>[A-Za-z_]\w*)
+  | (?P<other>\S)
+''', re.VERBOSE)
+_SPARQL_BITS = st.sampled_from(["a", "Zq", "_", "é", "7", ".", "-", ":", "%", "\\", "?", "$", "<", ">", '"', "'",
+                                '"""', "'''", "#", "\n", " ", "{", "}", "(", ")", "SELECT", "ex:x", "x.y", "x-y:",
+                                "<http://x/>", "ASK"])
+
+
+@given(st.lists(_SPARQL_BITS, max_size=40).map("".join))
+@settings(max_examples=1500, deadline=None)
+def test_the_tokenizer_cuts_texts_as_its_plain_order_does(text):
+    def tokens(pattern):
+        return [(m.lastgroup, m.start(), m.end()) for m in pattern.finditer(text)]
+
+    assert tokens(guard.TOKEN) == tokens(_PLAIN_ORDER)
