@@ -6,6 +6,7 @@ table, so a format is added or removed in one place.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -67,8 +68,9 @@ FORMATS: tuple[Format, ...] = (
 )
 
 
+@functools.lru_cache(maxsize=256)
 def find_format(name: str) -> Format | None:
-    """Look a format up by name, alias, extension or media type.
+    """Look a format up by name, alias, extension or media type (remembered: every query asks).
 
     >>> find_format("turtle").media_type
     'text/turtle'
