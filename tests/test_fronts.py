@@ -11,6 +11,7 @@ Waits are bounded polls, never sleeps that assume a speed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import json
 import os
@@ -100,6 +101,22 @@ def test_two_fronts_answer_and_count_into_one_metrics(two: ServiceProcess) -> No
     assert len(answered_by()) == 2
     after = metric(two, 'kg_http_requests_total{method="GET",status="200"}')
     assert after - before >= sent, "each front counts into the same numbers, whichever answers /metrics"
+
+
+def test_a_front_logs_each_plain_query_once_with_its_hash(two: ServiceProcess) -> None:
+    """The lean path logs after it has sent the answer (not in the client's time), one line a request."""
+    texts = {"GET": f"{LIGHT} # logged by GET {time.time()}", "POST": f"{LIGHT} # logged by POST {time.time()}"}
+    for method, text in texts.items():
+        form = urllib.parse.urlencode({"query": text})
+        request = urllib.request.Request(f"{two.url}/sparql" + ("?" + form if method == "GET" else ""),
+                                         data=form.encode() if method == "POST" else None, method=method,
+                                         headers={"Accept": "application/sparql-results+json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+    for method, text in texts.items():
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        line = re.compile(rf"{method} /sparql 200 [0-9.]+ms q={digest}")
+        eventually(lambda line=line: len(line.findall(two.log_text())) == 1, f"one log line for the {method}")
 
 
 def test_a_runaway_is_answered_at_its_limit_and_its_front_replaced(two: ServiceProcess) -> None:

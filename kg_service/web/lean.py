@@ -60,15 +60,15 @@ class LeanSparql:
         except KgError as exc:
             environ[ERROR_KEY] = (exc, request.text)
             return self.app(environ, start_response)
-        headers = self.answered(environ, request, result, started)
+        headers = self.answered(environ, result)
+        log_request(environ["REQUEST_METHOD"], "/sparql", 200, started, request.text)
         start_response("200 OK", headers)
         return [result.body]
 
     async def answer(self, environ: WSGIEnvironment, request: QueryRequest,
                      gone: Callable[[], bool]) -> tuple[list[tuple[str, str]], bytes] | None:
-        """The headers and body of a plain query, answered on a front's event loop (`native`); None when it
-        failed: then the error is in ``environ[ERROR_KEY]`` for the app to answer."""
-        started = time.monotonic()
+        """The headers and body of a plain query, answered on a front's event loop (`native`, which logs it
+        once sent); None when it failed: then the error is in ``environ[ERROR_KEY]`` for the app to answer."""
         svc = self.svc
         version = svc.kg.version
         try:
@@ -76,18 +76,15 @@ class LeanSparql:
         except KgError as exc:
             environ[ERROR_KEY] = (exc, request.text)
             return None
-        return self.answered(environ, request, result, started), result.body
+        return self.answered(environ, result), result.body
 
     def asynchronous(self) -> bool:
         """Whether `answer` can run the current version (in a front, on its in-memory store)."""
         return self.svc.pool.runs_async(self.svc.kg.version)
 
-    def answered(self, environ: WSGIEnvironment, request: QueryRequest, result: Result,
-                 started: float) -> list[tuple[str, str]]:
-        """Count and log a 200 answer; its headers."""
-        method = environ["REQUEST_METHOD"]
-        self.svc.metrics.count_request(method, 200)
-        log_request(method, "/sparql", 200, started, request.text)
+    def answered(self, environ: WSGIEnvironment, result: Result) -> list[tuple[str, str]]:
+        """Count a 200 answer; its headers."""
+        self.svc.metrics.count_request(environ["REQUEST_METHOD"], 200)
         return [*result.headers.items(), *self.headers, ("Content-Length", str(len(result.body)))]
 
 

@@ -28,12 +28,13 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BodyTimeout, UsageError
-from .lean import ERROR_KEY, LeanSparql, plain_query
+from .lean import ERROR_KEY, LeanSparql, log_request, plain_query
 from .run import GONE_KEY
 from .wsgi_call import call_app, environ_of
 
@@ -130,6 +131,7 @@ class Bridge:
     async def _lean(self, environ: dict, proto: Any) -> bool:
         """Answer a plain query on this loop (`lean`), with no thread but the query's; False when the app
         must answer (another kind of request, or an error for the app's error handler)."""
+        started = time.monotonic()
         self.public.fix(environ)
         request = plain_query(environ, self.max_body)
         if request is None:
@@ -143,6 +145,7 @@ class Bridge:
             return False
         headers, body = answered
         proto.response_bytes(200, headers, body)
+        log_request(environ["REQUEST_METHOD"], "/sparql", 200, started, request.text)  # after: not in its time
         return True
 
     async def _stream(self, proto: Any, status: int, headers: list[tuple[str, str]], chunks: Iterable[bytes],
