@@ -40,7 +40,7 @@ class ResultCache:
                 return None
             self._entries.move_to_end((version, job))
             self.hits += 1
-        return replace(answer, seconds=0.0)  # no query ran: the metrics must not count its time again
+        return answer  # kept with no time (`put`): no query runs, the metrics must not count its time again
 
     def put(self, version: str, job: Job, answer: Answer) -> None:
         volatile = not cacheable(job.text) if job.volatile is None else job.volatile  # the guard may have told
@@ -49,7 +49,7 @@ class ResultCache:
         with self._lock:
             if (version, job) in self._entries:
                 return
-            self._entries[(version, job)] = answer
+            self._entries[(version, job)] = replace(answer, seconds=0.0)
             self._bytes += len(answer.body)
             while self._bytes > self.max_bytes:
                 _, old = self._entries.popitem(last=False)

@@ -13,7 +13,9 @@ slot for any other.
 
 from __future__ import annotations
 
+import bisect
 import ctypes
+import itertools
 import multiprocessing
 import threading
 from array import array
@@ -27,6 +29,7 @@ _REQUESTS = len(COUNTERS) + len(BUCKETS)  # where the (method, status) table sta
 _SIZE = _REQUESTS + len(METHODS) * len(STATUSES)
 ROWS = 65  # row 0: processes that ended; one row for each process that may run at once
 _ZEROS = array("d", bytes(8 * _SIZE))
+_QUERY_COUNT, _QUERY_SECONDS = COUNTERS.index("query_count"), COUNTERS.index("query_seconds")
 
 
 class Metrics:
@@ -38,6 +41,9 @@ class Metrics:
     >>> s = m.snapshot()
     >>> s["requests"], s["timeouts"], s["query_count"], s["query_buckets"][0.05], s["query_buckets"][0.01]
     ({('GET', 200): 1, ('OTHER', 418): 1}, 2, 1, 1, 0)
+    >>> m.observe_query(0.01); m.observe_query(99.0); s = m.snapshot()
+    >>> s["query_count"], [s["query_buckets"][b] for b in (0.01, 0.05, 30.0)]
+    (3, [1, 2, 2])
     """
 
     def __init__(self) -> None:
@@ -75,14 +81,15 @@ class Metrics:
                 self._values[self._base + COUNTERS.index("errors")] += 1
 
     def observe_query(self, seconds: float) -> None:
-        """One query run, for the histogram of query times."""
+        """One query run, for the histogram of query times: counted in the first bucket it fits (none past
+        the last: the count is its +Inf), and the buckets summed up to each bound when read."""
+        first = bisect.bisect_left(BUCKETS, seconds)
         with self._lock:
             base = self._base
-            self._values[base + COUNTERS.index("query_count")] += 1
-            self._values[base + COUNTERS.index("query_seconds")] += seconds
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    self._values[base + len(COUNTERS) + i] += 1
+            self._values[base + _QUERY_COUNT] += 1
+            self._values[base + _QUERY_SECONDS] += seconds
+            if first < len(BUCKETS):
+                self._values[base + len(COUNTERS) + first] += 1
 
     def snapshot(self) -> dict[str, Any]:
         """Every counter summed over the rows: the plain ones by name (whole numbers but the seconds), the
@@ -95,7 +102,8 @@ class Metrics:
                 values = [a + b for a, b in zip(values, counts, strict=True)]
         out: dict[str, Any] = {name: values[i] if name == "query_seconds" else int(values[i])
                                for i, name in enumerate(COUNTERS)}
-        out["query_buckets"] = {bound: int(values[len(COUNTERS) + i]) for i, bound in enumerate(BUCKETS)}
+        below = itertools.accumulate(int(values[len(COUNTERS) + i]) for i in range(len(BUCKETS)))
+        out["query_buckets"] = dict(zip(BUCKETS, below, strict=True))  # cumulative, as Prometheus reads them
         requests = {}
         for i, value in enumerate(values[_REQUESTS:]):
             if value:
