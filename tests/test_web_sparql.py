@@ -304,7 +304,7 @@ def test_the_lean_path_answers_byte_for_byte_as_the_flask_view(app, method, para
 _FORM_ALPHABET = "aZ09 +&=%;?#{}<>\\\"'xé中\n" + "0123456789abcdefABCDEF"
 
 
-@given(st.text(alphabet=_FORM_ALPHABET, max_size=60)
+@given(st.text(alphabet=_FORM_ALPHABET, max_size=60) | st.text(max_size=40)
        | st.lists(st.tuples(st.text(max_size=12), st.text(max_size=30))).map(urlencode))
 @settings(max_examples=600, deadline=None)
 def test_the_lean_path_reads_a_form_exactly_as_parse_qs(text):
