@@ -6,9 +6,11 @@ zero with every replacement. So the numbers live in one small anonymous shared m
 fronts are forked (`multiprocessing.RawArray`), one row per process: each front adds to its own row only
 (under a lock of its own), and /metrics, whichever front answers it, sums the rows. No lock is shared
 between processes, so a front killed in the middle of counting (kill -9, an abort) cannot leave one held
-for the others. When a front has ended, the supervisor folds its row into row 0 and hands the row to the
-next front. Requests are counted per (method, status) in a fixed table: the methods HTTP defines and one
-slot for any other.
+for the others. When a front has ended, its row keeps what it counted and goes to the next front, which
+adds to it: every number is a running total, so nothing is ever moved between rows. (An earlier version
+moved an ended front's row into another one; a /metrics read that copied the rows while a count moved could
+see it in neither, and a timeout went missing from /metrics once in a test run.) Requests are counted per
+(method, status) in a fixed table: the methods HTTP defines and one slot for any other.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ STATUSES = range(100, 600)
 COUNTERS = ("errors", "timeouts", "truncated", "stopped", "query_count", "query_seconds")
 _REQUESTS = len(COUNTERS) + len(BUCKETS)  # where the (method, status) table starts
 _SIZE = _REQUESTS + len(METHODS) * len(STATUSES)
-ROWS = 65  # row 0: processes that ended; one row for each process that may run at once
+ROWS = 65  # one row for each process that may count at once (row 1: a service run by one process)
 _ZEROS = array("d", bytes(8 * _SIZE))
 _QUERY_COUNT, _QUERY_SECONDS = COUNTERS.index("query_count"), COUNTERS.index("query_seconds")
 
@@ -37,13 +39,15 @@ class Metrics:
 
     >>> m = Metrics()
     >>> m.count_request("GET", 200); m.count_request("BREW", 418); m.observe_query(0.02); m.add("timeouts")
-    >>> m.use_row(2); m.add("timeouts"); m.retire_row(2)
+    >>> m.use_row(2); m.add("timeouts")
     >>> s = m.snapshot()
     >>> s["requests"], s["timeouts"], s["query_count"], s["query_buckets"][0.05], s["query_buckets"][0.01]
     ({('GET', 200): 1, ('OTHER', 418): 1}, 2, 1, 1, 0)
     >>> m.observe_query(0.01); m.observe_query(99.0); s = m.snapshot()
     >>> s["query_count"], [s["query_buckets"][b] for b in (0.01, 0.05, 30.0)]
     (3, [1, 2, 2])
+    >>> m.use_row(2); m.add("timeouts"); m.snapshot()["timeouts"]  # a later front on row 2 adds to its counts
+    3
     """
 
     def __init__(self) -> None:
@@ -52,19 +56,10 @@ class Metrics:
         self._base = _SIZE  # row 1: the only row of a service run by one process
 
     def use_row(self, row: int) -> None:
-        """Count into `row` (1 .. ROWS - 1) from now on: the supervisor gives each front a row of its own."""
-        assert 0 < row < ROWS
+        """Count into `row` (0 .. ROWS - 1) from now on: the supervisor gives each front a row of its own, which
+        may hold the counts of a front that ended before (they stay, and this one's are added to them)."""
+        assert 0 <= row < ROWS
         self._base = row * _SIZE
-
-    def retire_row(self, row: int) -> None:
-        """Fold the row of a process that has ended into row 0 and clear it for the next one (the
-        supervisor calls this once the process is reaped: nothing writes the row any more). A /metrics
-        read in the very microseconds a number is moved may count it twice, once."""
-        start = row * _SIZE
-        for i in range(_SIZE):
-            if self._values[start + i]:
-                self._values[i] += self._values[start + i]
-                self._values[start + i] = 0.0
 
     def add(self, counter: str, amount: float = 1) -> None:
         """Add to one of `COUNTERS`."""

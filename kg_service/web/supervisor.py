@@ -43,7 +43,8 @@ class Supervisor:
         self.metrics = app.extensions["kg_service"].metrics
         self.fronts: dict[int, bool] = {}  # pid -> it is ending (its replacement was forked)
         self.rows: dict[int, int] = {}  # pid -> its row of the /metrics counters
-        self.free_rows = list(range(ROWS - 1, 1, -1))  # row 1 is this process's (it counts nothing)
+        # Rows for fronts; row 1 is this process's (it counts nothing).
+        self.free_rows = [r for r in range(ROWS - 1, -1, -1) if r != 1]
         self.crashes: list[float] = []
         self._notices, self._notify = os.pipe()
 
@@ -113,10 +114,8 @@ class Supervisor:
                 return False
 
     def _forget(self, pid: int) -> None:
-        """A front has ended: what it counted moves to the counts of ended processes, its row is free."""
-        row = self.rows.pop(pid)
-        self.metrics.retire_row(row)
-        self.free_rows.append(row)
+        """A front has ended: its row, with what it counted, goes to a later front (`metrics`)."""
+        self.free_rows.append(self.rows.pop(pid))
 
     def _stop_all(self) -> None:
         """SIGTERM to every front, then SIGKILL to those still there after `STOP_GRACE_S`."""
