@@ -7,10 +7,10 @@ fronts are forked (`multiprocessing.RawArray`), one row per process: each front 
 (under a lock of its own), and /metrics, whichever front answers it, sums the rows. No lock is shared
 between processes, so a front killed in the middle of counting (kill -9, an abort) cannot leave one held
 for the others. When a front has ended, its row keeps what it counted and goes to the next front, which
-adds to it: every number is a running total, so nothing is ever moved between rows. (An earlier version
-moved an ended front's row into another one; a /metrics read that copied the rows while a count moved could
-see it in neither, and a timeout went missing from /metrics once in a test run.) Requests are counted per
-(method, status) in a fixed table: the methods HTTP defines and one slot for any other.
+adds to it: every number is a running total, so nothing is ever moved between rows, and a /metrics read,
+which copies the rows while fronts write, can never see a count in neither place (moving a count between
+rows would allow that). Requests are counted per (method, status) in a fixed table: the methods HTTP
+defines and one slot for any other.
 """
 
 from __future__ import annotations

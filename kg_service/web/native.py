@@ -56,8 +56,8 @@ class Bridge:
         self.public: PublicHost = app.extensions["kg_service.public_host"]
         self.lean: LeanSparql = app.extensions["kg_service.lean"]
         self.active = 0  # requests being answered (the event loop's thread only)
-        self.reading: dict[asyncio.Task | None, float] = {}  # requests reading their body: since when
-        self.stalled: set[asyncio.Task | None] = set()  # ... given up by `sweep`
+        self.reading: dict[asyncio.Task, float] = {}  # requests reading their body: since when
+        self.stalled: set[asyncio.Task] = set()  # ... given up by `sweep`
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="request")
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
@@ -79,8 +79,9 @@ class Bridge:
         elif declared is not None and declared > self.max_body:
             body = b""  # not read: the app answers 413 from the declared length, and no 100 Continue is sent
         else:
-            task = asyncio.current_task()
-            self.reading[task] = asyncio.get_running_loop().time()
+            task = asyncio.current_task()  # granian runs each request as a task: `sweep` can cancel it
+            if task is not None:
+                self.reading[task] = asyncio.get_running_loop().time()
             try:
                 body = await _read(proto, declared, self.max_body)
             except asyncio.CancelledError:
@@ -92,7 +93,8 @@ class Bridge:
             except Exception:  # noqa: BLE001 - a broken body (a reset, a framing error)
                 body, environ[ERROR_KEY] = b"", (UsageError("the request body could not be read"), None)
             finally:
-                self.reading.pop(task, None)
+                if task is not None:
+                    self.reading.pop(task, None)
         environ["wsgi.input"] = io.BytesIO(body)
         if ERROR_KEY not in environ and self.lean.asynchronous() and await self._lean(environ, proto):
             return
@@ -124,7 +126,7 @@ class Bridge:
             await asyncio.sleep(min(1.0, BODY_IDLE_S / 2))
             cutoff = loop.time() - BODY_IDLE_S
             for task, since in list(self.reading.items()):
-                if since < cutoff and task is not None:
+                if since < cutoff:
                     self.stalled.add(task)
                     task.cancel()
 
