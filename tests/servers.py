@@ -13,6 +13,7 @@ Each server is stopped by the id of the process started here.
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -90,11 +91,13 @@ class Virtuoso:
         return "virtuoso+" + self.base.replace("://", "://dba:dba@", 1)
 
     def requests(self, method: str) -> list[str]:
-        """The lines of the HTTP log for `method` so far (Virtuoso writes each request as it ends)."""
+        """The lines of the HTTP log for the `method` requests Virtuoso carried out so far (2xx; it writes each
+        request as it ends). A write it lost in a deadlock (500, SQL state 40001) did nothing and is sent
+        again by the pusher (`remote_http.send_write`), so it is not one of them."""
         lines = []
         for log in sorted(self.folder.glob("http*.log")):  # Virtuoso puts the date in the name: http06122026.log
             lines += [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
-                      if f'"{method} ' in line]
+                      if f'"{method} ' in line and re.search(r'HTTP/1\.[01]" 2\d\d ', line)]
         return lines
 
 
