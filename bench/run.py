@@ -67,6 +67,7 @@ SIZES = {"seeds": 0, "1000": 1000, "20000": 20000}
 PEERS = ("oxigraph", "rdflib-endpoint")
 MIXES = ("all", "interactive")
 CLIENTS = 8
+CLIENT_PROCESSES = min(4, os.cpu_count() or 1)  # one Python process alone cannot keep Oxigraph busy (`measure`)
 MB = 1 << 20
 
 
@@ -222,7 +223,8 @@ def report(result: dict) -> str:
     for label, key in (("p50 geo-mean ms (all answered)", "p50"), ("p95 geo-mean ms (all answered)", "p95")):
         lines.append(row(label, {n: result["geomean"][n][key] for n in names}, names, peers, scale=1000))
     for mix, per in result["throughput"].items():
-        lines.append(row(f"throughput req/s '{mix}' ({result['settings']['clients']} clients)",
+        processes = result["settings"].get("client_processes", 1)
+        lines.append(row(f"req/s '{mix}' ({result['settings']['clients']} clients, {processes} processes)",
                          {n: per.get(n, {}).get("requests_per_s") for n in names}, names, peers))
     for label, key, scale in (("load s (data -> answering)", "load_s", 1),
                               ("start s (stored -> answering)", "start_s", 1),
@@ -345,7 +347,7 @@ def _stop_on_sigterm(signum: int, _frame: object) -> None:
 
 
 def interleaved_throughput(urls: dict[str, str], requests: Requests, *, duration_s: float, rounds: int,
-                           vary: bool) -> dict[str, dict]:
+                           vary: bool, processes: int = CLIENT_PROCESSES) -> dict[str, dict]:
     """Each server's throughput over `duration_s` seconds, measured in `rounds` slices taken in turn (the
     order reversed every other round: A B, B A, ...), so a drift of the machine's speed during the run (on
     this machine, Oxigraph's own rate moved by 30 % between runs minutes apart) falls on every server alike
@@ -355,7 +357,8 @@ def interleaved_throughput(urls: dict[str, str], requests: Requests, *, duration
     totals = {name: {"requests": 0, "errors": 0, "seconds": 0.0, "rounds": []} for name in names}
     for index in range(rounds):
         for name in names if index % 2 == 0 else names[::-1]:
-            figures = throughput(urls[name], requests, clients=CLIENTS, duration_s=duration_s / rounds, vary=vary)
+            figures = throughput(urls[name], requests, clients=CLIENTS, duration_s=duration_s / rounds, vary=vary,
+                                 processes=processes)
             total = totals[name]
             total["requests"] += figures["requests"]
             total["errors"] += figures["errors"]
@@ -375,6 +378,8 @@ def main() -> None:
     parser.add_argument("--throughput-rounds", type=int, default=4,
                         help="slices each server's throughput time is cut into, the servers taking turns")
     parser.add_argument("--quick", action="store_true", help="3 rounds, 3 s of throughput: a smoke run")
+    parser.add_argument("--client-processes", type=int, default=CLIENT_PROCESSES,
+                        help="processes the throughput clients are spread over (default: one per core, at most 4)")
     parser.add_argument("--oxigraph-memory", action="store_true",
                         help="run Oxigraph's server on its in-memory store (the data POSTed to it), not on RocksDB")
     parser.add_argument("--peers", default=None,
@@ -414,6 +419,7 @@ def main() -> None:
                     "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                     "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "settings": {"rounds": args.rounds, "duration_s": args.duration, "clients": CLIENTS,
+                                 "client_processes": args.client_processes,
                                  "mixes": chosen}}
     try:
         starters = {"kg-service": lambda: start_kg_service(data, work, store=work / "kg-store"
@@ -457,7 +463,8 @@ def main() -> None:
                   f"{args.throughput_rounds} interleaved rounds ...", flush=True)
             result["throughput"][mix] = interleaved_throughput(
                 {name: server.query_url for name, server in servers.items()}, requests,
-                duration_s=args.duration, rounds=args.throughput_rounds, vary=not args.cached)
+                duration_s=args.duration, rounds=args.throughput_rounds, vary=not args.cached,
+                processes=args.client_processes)
     finally:
         for server in servers.values():
             server.stop()
