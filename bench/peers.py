@@ -67,6 +67,23 @@ class Server:
             pss += getattr(full, "pss", full.rss)
         return rss, pss
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) of the process and all its descendants so far, including descendants
+        that ended and were waited for (a replaced front), in seconds."""
+        try:
+            root = psutil.Process(self.process.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for proc in procs:
+            try:
+                times = proc.cpu_times()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            total += times.user + times.system + times.children_user + times.children_system
+        return total
+
     def sample(self) -> None:
         """Sample memory every 100 ms in a thread until `stop()`."""
         def take() -> None:

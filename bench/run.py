@@ -226,6 +226,9 @@ def report(result: dict) -> str:
         processes = result["settings"].get("client_processes", 1)
         lines.append(row(f"req/s '{mix}' ({result['settings']['clients']} clients, {processes} processes)",
                          {n: per.get(n, {}).get("requests_per_s") for n in names}, names, peers))
+    for mix, per in result["throughput"].items():  # what each request cost the server, all its processes
+        lines.append(row(f"server CPU ms per request '{mix}'",
+                         {n: per.get(n, {}).get("cpu_ms_per_request") for n in names}, names, peers, digits=2))
     for label, key, scale in (("load s (data -> answering)", "load_s", 1),
                               ("start s (stored -> answering)", "start_s", 1),
                               ("first named query answered s (after start)", "first_query_s", 1),
@@ -346,26 +349,29 @@ def _stop_on_sigterm(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)  # so `finally` stops the servers
 
 
-def interleaved_throughput(urls: dict[str, str], requests: Requests, *, duration_s: float, rounds: int,
+def interleaved_throughput(servers: dict[str, Server], requests: Requests, *, duration_s: float, rounds: int,
                            vary: bool, processes: int = CLIENT_PROCESSES) -> dict[str, dict]:
     """Each server's throughput over `duration_s` seconds, measured in `rounds` slices taken in turn (the
     order reversed every other round: A B, B A, ...), so a drift of the machine's speed during the run (on
     this machine, Oxigraph's own rate moved by 30 % between runs minutes apart) falls on every server alike
-    instead of on whichever ran later. Requests and seconds are summed over the rounds; each round's rate
-    is kept (`rounds`) to show the spread."""
-    names = list(urls)
-    totals = {name: {"requests": 0, "errors": 0, "seconds": 0.0, "rounds": []} for name in names}
+    instead of on whichever ran later. Requests, seconds and the server's CPU time (its whole process tree)
+    are summed over the rounds; each round's rate is kept (`rounds`) to show the spread."""
+    names = list(servers)
+    totals = {name: {"requests": 0, "errors": 0, "seconds": 0.0, "cpu_s": 0.0, "rounds": []} for name in names}
     for index in range(rounds):
         for name in names if index % 2 == 0 else names[::-1]:
-            figures = throughput(urls[name], requests, clients=CLIENTS, duration_s=duration_s / rounds, vary=vary,
-                                 processes=processes)
+            cpu_before = servers[name].cpu_seconds()
+            figures = throughput(servers[name].query_url, requests, clients=CLIENTS, duration_s=duration_s / rounds,
+                                 vary=vary, processes=processes)
             total = totals[name]
+            total["cpu_s"] += servers[name].cpu_seconds() - cpu_before
             total["requests"] += figures["requests"]
             total["errors"] += figures["errors"]
             total["seconds"] += figures["seconds"]
             total["rounds"].append(round(figures["requests_per_s"], 1))
     for total in totals.values():
         total["requests_per_s"] = total["requests"] / total["seconds"] if total["seconds"] else 0.0
+        total["cpu_ms_per_request"] = total["cpu_s"] * 1000 / total["requests"] if total["requests"] else None
     return totals
 
 
@@ -462,7 +468,7 @@ def main() -> None:
             print(f"throughput '{mix}': {', '.join(servers)}, {args.duration:g} s each in "
                   f"{args.throughput_rounds} interleaved rounds ...", flush=True)
             result["throughput"][mix] = interleaved_throughput(
-                {name: server.query_url for name, server in servers.items()}, requests,
+                servers, requests,
                 duration_s=args.duration, rounds=args.throughput_rounds, vary=not args.cached,
                 processes=args.client_processes)
     finally:
