@@ -189,7 +189,7 @@ def throughput(query_url: str, requests: Requests, *, clients: int, duration_s: 
     gives it, one after the other, for `duration_s`; the connections are threads spread over `processes`
     client processes.
 
-    One Python process cannot send more than about 2,500 small requests a second on this machine (its
+    One Python process cannot send more than about 2,700 small requests a second on this machine (its
     threads share one interpreter lock), which is less than Oxigraph's server answers cheap lookups: a
     single client process measured the client, not the server. Client processes are forked, so
     `requests` may be any function."""
@@ -206,6 +206,9 @@ def throughput(query_url: str, requests: Requests, *, clients: int, duration_s: 
     parts = [results.get(timeout=duration_s + 240) for _ in workers]
     for worker in workers:
         worker.join(timeout=30)
+    broken = [part["failure"] for part in parts if "failure" in part]
+    if broken:
+        raise RuntimeError(f"a client process failed: {broken[0]}")
     elapsed = max(part["seconds"] for part in parts)
     done, failed = sum(part["requests"] for part in parts), sum(part["errors"] for part in parts)
     return {"requests_per_s": done / elapsed, "requests": done, "errors": failed, "seconds": elapsed}
@@ -213,7 +216,10 @@ def throughput(query_url: str, requests: Requests, *, clients: int, duration_s: 
 
 def _throughput_process(results: multiprocessing.Queue, query_url: str, requests: Requests, indexes: range,
                         duration_s: float, vary: bool) -> None:
-    results.put(_threads_throughput(query_url, requests, indexes, duration_s, vary))
+    try:
+        results.put(_threads_throughput(query_url, requests, indexes, duration_s, vary))
+    except BaseException as exc:  # noqa: BLE001 - reported by the parent, which would otherwise wait for it
+        results.put({"failure": repr(exc)})
 
 
 def _threads_throughput(query_url: str, requests: Requests, indexes: range, duration_s: float,

@@ -49,16 +49,19 @@ class Server:
     _stop: threading.Event = field(default_factory=threading.Event)
     _sampler: threading.Thread | None = None
 
+    def _tree(self) -> list[psutil.Process]:
+        """The server's process and all its descendants (none once it has ended)."""
+        try:
+            root = psutil.Process(self.process.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
     def rss(self) -> tuple[int, int]:
         """Resident memory of the process and all its descendants, in bytes: summed RSS (a page shared by
         forked processes counts in each) and summed PSS (it counts once in all)."""
-        try:
-            root = psutil.Process(self.process.pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0, 0
         rss = pss = 0
-        for proc in procs:
+        for proc in self._tree():
             try:
                 full = proc.memory_full_info()
             except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -70,13 +73,8 @@ class Server:
     def cpu_seconds(self) -> float:
         """CPU time (user and system) of the process and all its descendants so far, including descendants
         that ended and were waited for (a replaced front), in seconds."""
-        try:
-            root = psutil.Process(self.process.pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0.0
         total = 0.0
-        for proc in procs:
+        for proc in self._tree():
             try:
                 times = proc.cpu_times()
             except (psutil.NoSuchProcess, psutil.AccessDenied):
