@@ -33,8 +33,9 @@ from run import RESULTS, named_query_texts, prepare_data  # noqa: E402
 
 from kg_service.backends import GraphSpec, open_graph  # noqa: E402
 from kg_service.settings import Settings  # noqa: E402
-from kg_service.web import create_app, native  # noqa: E402
-from kg_service.web.local import LocalQueries  # noqa: E402
+from kg_service.web import create_app  # noqa: E402
+from kg_service.web.fronts import front_bridge  # noqa: E402
+from kg_service.web.serve import LOG_FORMAT  # noqa: E402
 
 
 class _Scope:
@@ -88,16 +89,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=1, help="requests at once on the event loop")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=open(os.devnull, "w"))  # noqa: SIM115 - the log line is written, as in serve
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - open for the run: the log line is written, as in serve
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=devnull)
     settings = Settings.from_env()
     data, _, _, _ = prepare_data("seeds", RESULTS / "data")
     kg = open_graph(settings, GraphSpec(data=data, union_default_graph=True))
     app = create_app(settings, kg)
-    svc = app.extensions["kg_service"]
-    svc.pool.local = LocalQueries(max_result_bytes=svc.pool.max_result_bytes, memory_mb=0, metrics=svc.metrics,
-                                  on_end=lambda _reason: None)
-    bridge = native.Bridge(app, threads=2 * svc.pool.capacity, max_body=settings.max_upload_bytes)
+    bridge = front_bridge(app, 2 * app.extensions["kg_service"].pool.capacity, memory_mb=0, shared_mb=0,
+                          on_end=lambda _reason: None)  # as `serve` makes a front's, with no memory watch
     texts = requests_for(args.mix, app, args.requests)
 
     async def send(batch: list[tuple[bytes, str]]) -> None:

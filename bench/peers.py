@@ -72,7 +72,9 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """CPU time (user and system) of the process and all its descendants so far, including descendants
-        that ended and were waited for (a replaced front), in seconds."""
+        that ended and were waited for (a replaced front), in seconds. A descendant that ends between two
+        readings brings its whole life into the second one: a difference over a round that replaced a front
+        overstates that round."""
         total = 0.0
         for proc in self._tree():
             try:

@@ -23,6 +23,7 @@ import resource
 import signal
 import socket
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from waitress.adjustments import Adjustments
@@ -99,14 +100,23 @@ def front_main(app: Flask, sockets: list[socket.socket], host: str, threads: int
         os.write(notify, NOTICE.pack(os.getpid()))
         stop.set()  # granian stops accepting and closes each connection after its answer
 
-    svc.pool.local = LocalQueries(max_result_bytes=svc.pool.max_result_bytes, memory_mb=settings.query_memory_mb,
-                                  shared_mb=resident_mb(), metrics=svc.metrics, on_end=on_end)
-    bridge = native.Bridge(app, threads=threads, max_body=settings.max_upload_bytes)
+    bridge = front_bridge(app, threads, memory_mb=settings.query_memory_mb, shared_mb=resident_mb(), on_end=on_end)
     _cap_memory(settings.query_memory_mb)
     # A query still running DRAIN_S after the end is answered 503 (`local`); other work (a validation, a dump
     # being sent) may take up to a query's time limit, then the process exits anyway.
     native.serve(bridge, sockets, worker_id=os.getpid(), stop=stop, backpressure=BACKPRESSURE,
                  drain_s=max(DRAIN_S, settings.query_timeout_s) + 1)
+
+
+def front_bridge(app: Flask, threads: int, *, memory_mb: int, shared_mb: int,
+                 on_end: Callable[[str], None]) -> native.Bridge:
+    """What answers a front's requests: the app's queries run in this process (`local`, within `memory_mb`
+    beyond the `shared_mb` it shares), the rest of its requests on `threads` threads (`native`). Also what
+    `bench/front_path.py` measures, so it measures a front's own path."""
+    svc = app.extensions["kg_service"]
+    svc.pool.local = LocalQueries(max_result_bytes=svc.pool.max_result_bytes, memory_mb=memory_mb,
+                                  shared_mb=shared_mb, metrics=svc.metrics, on_end=on_end)
+    return native.Bridge(app, threads=threads, max_body=svc.settings.max_upload_bytes)
 
 
 THREAD_SPACE_MB = 4096  # room in the address-space cap for query threads' stacks and malloc arenas

@@ -116,6 +116,7 @@ class _Stopper:
             raise Stop(self.signal)
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # serve's log lines (one per request)
 POLL_S = 0.2  # how often the serving loop looks at the flag: a stop takes at most this long to begin
 
 
@@ -125,7 +126,7 @@ def run_server(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
 
     Both signals get a handler of their own, also when SIGINT was ignored on the way in (a shell
     starts background jobs that way), so `kill -INT` and Ctrl-C stop the server alike."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     stopper = _Stopper()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stopper)
