@@ -222,9 +222,11 @@ def test_a_runaway_query_on_virtuoso_stops_at_our_limit_and_others_are_answered(
 def test_virtuoso_s_own_time_limit_is_a_503_not_partial_results(virtuoso_kg: KnowledgeGraph, settings: Settings,
                                                                 own_pool: WorkerPool) -> None:
     """With our limit above the engine's, Virtuoso stops the query and sends what it has (an "anytime"
-    answer); that is a timeout, not an answer. Our limit is far above Virtuoso's: a runaway an earlier test
-    abandoned may still hold the server up to its own limit first (seen once in CI at 3 x: our 504 came first)."""
-    patient = app_for(replace(settings, query_timeout_s=8 * ENGINE_TIME_LIMIT_S), virtuoso_kg, own_pool)
+    answer); that is a timeout, not an answer. Our limit is only there to bound the test, so it is far above
+    Virtuoso's: it usually answers at its own 4 s, but a runaway an earlier test abandoned may hold it first,
+    and in fresh-clone CI runs it answered after more than 12 s once and more than 32 s once (our 504 came
+    first, and this test then says nothing about Virtuoso's answer)."""
+    patient = app_for(replace(settings, query_timeout_s=30 * ENGINE_TIME_LIMIT_S), virtuoso_kg, own_pool)
     response = patient.test_client().get("/sparql", query_string={"query": RUNAWAY, "format": "json"})
     assert response.status_code == 503, response.get_data(as_text=True)
     assert response.get_json()["error"] == "query-timeout"
