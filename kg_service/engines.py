@@ -22,7 +22,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
-from .guard import TOKEN
+from .tokens import TOKEN
 
 VIRTUOSO_DEFAULT_GRAPH = "urn:x-kg-service:default-graph"
 VIRTUOSO_DEFAULT_GROUP = "urn:x-kg-service:default-graph-group"

@@ -25,9 +25,9 @@ import pyoxigraph as ox
 
 from .errors import RemoteUnavailable
 from .formats import written
-from .guard import TOKEN
 from .remote import COUNT_QUADS, N_TRIPLES, RESULTS_JSON, RemoteStore, all_graphs, count_quads
 from .remote_http import put_graph, send_write
+from .tokens import TOKEN
 
 DEFAULT_KEY = ""  # the default graph's key among the graph digests (no graph is named by the empty IRI here)
 STATE_LAYOUT = 1

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import pyoxigraph as ox
 
-from .guard import TOKEN
+from .tokens import TOKEN
 
 
 def with_base(text: str, base_iri: str | None) -> str:

@@ -21,7 +21,8 @@ from rdflib import Dataset
 
 from .errors import InputError, Location, NotFound, QueryError
 from .formats import DATASET, RESULTS, Format, format_for_file, rdf_suffixes, written
-from .guard import TOKEN, refuse_update
+from .guard import refuse_update
+from .tokens import TOKEN
 from .vocab import ARTICLE_GRAPH_PREFIX, DEFAULT_GRAPHS, PREFIXES, RESOLVED_GRAPH, UNION_GRAPH
 from .vocab import GRAPH as GRAPH_NS
 

@@ -17,7 +17,7 @@ import pyoxigraph as ox
 
 from .errors import Location, QueryError, UsageError
 from .formats import written
-from .guard import TOKEN
+from .tokens import TOKEN
 
 REFUSED = {"LOAD": "LOAD is disabled: this endpoint never fetches documents",
            "SERVICE": "SERVICE is disabled: this endpoint does not query other endpoints"}

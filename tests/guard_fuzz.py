@@ -6,7 +6,7 @@ Each shape below is a generator ``size -> text``; `probe` runs one text in a fre
 costs nothing here) as a query and, wrapped in an update's WHERE, as an update, in the main thread and in
 a thread of the default stack size (a WSGI server's request threads). `find_limit` doubles the size
 until the engine crashes or the size cap is reached, then bisects. The guard's limits
-(`kg_service.guard`) are set well below the crash sizes this finds; ``tests/test_guard.py`` checks each
+(`kg_service.bounds`) are set well below the crash sizes this finds; ``tests/test_guard.py`` checks each
 shape at and above its limit through the guard and the real endpoint.
 
 Run: ``.venv/bin/python tests/guard_fuzz.py [SHAPE ...] [--cap 200000]`` (bounded: at most ~20 probes

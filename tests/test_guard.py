@@ -12,9 +12,10 @@ from guard_fuzz import BODIES, QUERIES, UPDATES, probe, query_text, update_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kg_service import guard
+from kg_service import bounds, tokens
 from kg_service.errors import QueryError
-from kg_service.guard import check_structure, position
+from kg_service.bounds import check_structure
+from kg_service.tokens import position
 from kg_service.settings import Settings
 
 MAX_CHARS = Settings().max_query_chars
@@ -122,7 +123,7 @@ def _offset(text: str, line: int, column: int) -> int:
     return sum(len(x) + 1 for x in text.split("\n")[:line - 1]) + column - 1
 
 
-# The tokenizer in its plain order (each kind tried in turn, a word after a prefixed name): `guard.TOKEN` tries
+# The tokenizer in its plain order (each kind tried in turn, a word after a prefixed name): `tokens.TOKEN` tries
 # the commonest kinds first and must cut every text into the same tokens.
 _PLAIN_ORDER = re.compile(r'''
     (?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'
@@ -142,7 +143,48 @@ _SPARQL_BITS = st.sampled_from(["a", "Zq", "_", "é", "7", ".", "-", ":", "%", "
 @given(st.lists(_SPARQL_BITS, max_size=40).map("".join))
 @settings(max_examples=1500, deadline=None)
 def test_the_tokenizer_cuts_texts_as_its_plain_order_does(text):
-    def tokens(pattern):
+    def cut(pattern):
         return [(m.lastgroup, m.start(), m.end()) for m in pattern.finditer(text)]
 
-    assert tokens(guard.TOKEN) == tokens(_PLAIN_ORDER)
+    assert cut(tokens.TOKEN) == cut(_PLAIN_ORDER)
+
+
+# Bits that push the counts toward their bounds: triples and separators, collections (whose items count
+# twice), VALUES blocks, projections, brackets after terms and the word `a`, digits, comments, look-alikes.
+_BOUND_BITS = ["?x ", "?s ?p ?o . ", "( ", ") ", "[ ", "] ", "{ ", "} ", "a ", "A(", "2 ", "2.5 ", ", ", "; ", "/ ",
+               "| ", "|| ", "SELECT ", "WHERE ", "VALUES ", "DATA ", "INSERT ", "FILTER(", "BIND(", "AS ", "#c\n",
+               "<http://x/a.b> ", '"s(" ', "ex:a.b ", ":x ", "é ", "@", "x2 ", "2a ", "( ?a ?b ?c ) ",
+               "?x ) ( ?y ) ", "CONSTRUCT ", "COUNT(", "\x01 ", "_:b ", "{ ?s ?p ( ", "?a ?b ?c ?d ?e ?f ",
+               "1 2 3 4 5 6 7 8 "]
+
+
+@given(st.lists(st.sampled_from(_BOUND_BITS), min_size=5, max_size=140).map("".join))
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_quick_look_accepts_only_what_the_token_loop_accepts_with_the_same_words(text: str) -> None:
+    quick = bounds._quick_words(text)
+    try:
+        counted = bounds._count_tokens(text, "query")
+    except QueryError:
+        assert quick is None, "the quick look accepted a text the token loop refuses"
+        return
+    assert quick is None or quick == counted
+
+
+@pytest.mark.parametrize(("items", "accepted"), [(24, True), (25, False)])
+def test_the_quick_look_counts_a_collection_s_items_as_the_loop_does(items: int, accepted: bool) -> None:
+    for text in (f"SELECT * {{ ?s ?p ({' ?o' * items}) }}", f"SELECT * {{ ?s a [{' ?o' * items} ] }}",
+                 f"SELECT * {{ ?s ?p ( ?o ) ({' 1' * (items - 1)}) }}"):
+        quick = bounds._quick_words(text)
+        if accepted:
+            assert quick in (None, check_structure(text))
+        else:
+            assert quick is None
+            with pytest.raises(QueryError):
+                check_structure(text)
+
+
+def test_the_quick_look_answers_for_every_named_query() -> None:
+    from kg_service.queries import load_queries
+
+    texts = [query.text for query in load_queries(Settings().queries_dir).values()]
+    assert texts and all(bounds._quick_words(text) == bounds._count_tokens(text, "query") for text in texts)

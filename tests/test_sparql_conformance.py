@@ -189,7 +189,7 @@ def order_keys(text: str) -> list[str]:
     >>> order_keys("SELECT * { { SELECT * {} ORDER BY ?x } } ORDER BY DESC(?b) ?a LIMIT 2")
     ['b', 'a']
     """
-    from kg_service.guard import TOKEN
+    from kg_service.tokens import TOKEN
 
     depth, keys, in_order = 0, [], False
     for match in TOKEN.finditer(text):

@@ -15,7 +15,8 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..guard import VOLATILE, keywords
+from ..guard import VOLATILE
+from ..tokens import keywords
 
 if TYPE_CHECKING:
     from .workers import Answer, Job

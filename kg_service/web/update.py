@@ -18,9 +18,9 @@ from typing import TypeVar
 import pyoxigraph as ox
 from flask import Response, g, request
 
+from ..bounds import check_structure
 from ..errors import Location, ReadOnly, UsageError
 from ..formats import written
-from ..guard import check_structure
 from ..limits import check_length
 from ..store import KnowledgeGraph, content_version
 from ..update import check_update, with_dataset
