@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 import threading
@@ -35,7 +34,7 @@ from kg_service.backends import GraphSpec, open_graph  # noqa: E402
 from kg_service.settings import Settings  # noqa: E402
 from kg_service.web import create_app  # noqa: E402
 from kg_service.web.fronts import front_bridge  # noqa: E402
-from kg_service.web.serve import LOG_FORMAT  # noqa: E402
+from kg_service.web.serve import configure_logging  # noqa: E402
 
 
 class _Scope:
@@ -90,7 +89,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1, help="requests at once on the event loop")
     args = parser.parse_args()
     devnull = open(os.devnull, "w")  # noqa: SIM115 - open for the run: the log line is written, as in serve
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=devnull)
+    configure_logging(devnull)
     settings = Settings.from_env()
     data, _, _, _ = prepare_data("seeds", RESULTS / "data")
     kg = open_graph(settings, GraphSpec(data=data, union_default_graph=True))

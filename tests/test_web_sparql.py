@@ -317,3 +317,17 @@ def test_the_lean_path_reads_a_form_exactly_as_parse_qs(text):
     except (UnicodeDecodeError, ValueError):
         expected = None
     assert _params(text) == expected
+
+
+@pytest.mark.parametrize("accept", ["application/sparql-results+json", "application/sparql-results+xml", "text/csv",
+                                    "text/tab-separated-values", "text/turtle", "application/rdf+xml"])
+def test_the_lean_path_answers_with_the_app_s_headers(client, accept):
+    """A plain query is answered by the lean path (`web/lean.py`); a conditional one by the Flask view: the
+    same headers either way, and the Content-Security-Policy only where a browser could run script (XML)."""
+    text = COUNT if "rdf" not in accept and "turtle" not in accept else CONSTRUCT
+    lean = client.post("/sparql", data={"query": text}, headers={"Accept": accept})
+    app = client.post("/sparql", data={"query": text}, headers={"Accept": accept, "If-None-Match": '"other"'})
+    assert lean.status_code == app.status_code == 200
+    assert sorted(lean.headers.items()) == sorted(app.headers.items())
+    assert lean.headers["X-Content-Type-Options"] == "nosniff"
+    assert ("Content-Security-Policy" in lean.headers) is accept.endswith("xml")

@@ -27,6 +27,7 @@ from ..store import KnowledgeGraph
 from .cors import add_cors
 from .lean import ERROR_KEY, LeanSparql, log_request
 from .reads import ReadFiles
+from .security import CONTENT_SECURITY_POLICY, may_run_script
 from .state import Service, service
 from .workers import WorkerPool
 
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, kg: KnowledgeGraph | None = Non
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _internal_error)
     app.after_request(_finish)
-    lean = LeanSparql(app.wsgi_app, app.extensions["kg_service"], headers=SECURITY_HEADERS)
+    lean = LeanSparql(app.wsgi_app, app.extensions["kg_service"])
     app.extensions["kg_service.lean"] = lean  # a front's server runs plain queries on its event loop (`native`)
     public = PublicHost(lean, settings.public_url)
     app.extensions["kg_service.public_host"] = public  # a front's server fixes the host before the lean path
@@ -177,16 +178,11 @@ def _lean_error() -> None:
         raise failed[0]
 
 
-# Only the service's own scripts, styles and forms; no framing. A page may set a stricter one of its own.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                           "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", CONTENT_SECURITY_POLICY))
-
-
 def _finish(response: Response) -> Response:
     """Security and CORS headers, metrics and the request log line."""
     response.headers["X-Content-Type-Options"] = "nosniff"  # a result or error echoing input is never run as HTML
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    if may_run_script(response.mimetype or ""):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     add_cors(request, response)
     service().metrics.count_request(request.method, response.status_code)
     log_request(request.method, request.path, response.status_code, g.get("started", time.monotonic()),

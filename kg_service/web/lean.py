@@ -26,6 +26,7 @@ from werkzeug.sansio.utils import get_current_url, get_host
 from ..errors import KgError
 from .cors import EXPOSE_HEADERS
 from .run import QueryRequest, Result, arun_planned, client_gone, plan, run_planned
+from .security import CONTENT_SECURITY_POLICY, may_run_script
 from .state import Service
 
 if TYPE_CHECKING:
@@ -42,11 +43,12 @@ UTF8 = ("", "charset=utf-8", "charset=utf8")
 class LeanSparql:
     """WSGI middleware in front of the app: answers plain ``/sparql`` queries, passes on the rest."""
 
-    def __init__(self, app: WSGIApplication, svc: Service, *, headers: Iterable[tuple[str, str]]):
-        """`headers`: what every response of the app carries (security headers), added to each answer."""
+    def __init__(self, app: WSGIApplication, svc: Service):
         self.app, self.svc = app, svc
-        self.headers = [*headers, ("Access-Control-Allow-Origin", "*"),
+        # What the app's `_finish` adds to every response (`security`, `cors`), in its order.
+        self.headers = [("X-Content-Type-Options", "nosniff"), ("Access-Control-Allow-Origin", "*"),
                         ("Access-Control-Expose-Headers", EXPOSE_HEADERS)]
+        self.with_policy = [*self.headers[:1], ("Content-Security-Policy", CONTENT_SECURITY_POLICY), *self.headers[1:]]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.monotonic()
@@ -85,14 +87,19 @@ class LeanSparql:
     def answered(self, environ: WSGIEnvironment, result: Result) -> list[tuple[str, str]]:
         """Count a 200 answer; its headers."""
         self.svc.metrics.count_request(environ["REQUEST_METHOD"], 200)
-        return [*result.headers.items(), *self.headers, ("Content-Length", str(len(result.body)))]
+        script = may_run_script(result.headers["Content-Type"].partition(";")[0])
+        return [*result.headers.items(), *(self.with_policy if script else self.headers),
+                ("Content-Length", str(len(result.body)))]
 
 
 def log_request(method: str, path: str, status: int, started: float, text: str | None) -> None:
     """The one log line per request: method, path, status, milliseconds and a short hash of the query."""
     if log.isEnabledFor(logging.INFO):
         digest = hashlib.sha256(text.encode()).hexdigest()[:12] if text else "-"
-        log.info("%s %s %s %.1fms q=%s", method, path, status, (time.monotonic() - started) * 1000, digest)
+        milliseconds = (time.monotonic() - started) * 1000
+        # Made here, not by `log.info`, which looks up the stack for the caller's file and line on every call.
+        log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "%s %s %s %.1fms q=%s",
+                                  (method, path, status, milliseconds, digest), None))
 
 
 def plain_query(environ: WSGIEnvironment, max_body: int) -> QueryRequest | None:

@@ -2,7 +2,7 @@
 
 Resource IRIs live under `vocab.BASE` (``https://w3id.org/kg-service/``); a page links each to its
 page on *this* host (`local_url`), so the service browses the same offline or behind another name.
-The app's Content-Security-Policy (``web/__init__.py``) allows only the service's own scripts and
+The app's Content-Security-Policy (``web/security.py``) allows only the service's own scripts and
 styles, so the templates use no inline script, style attribute or event handler.
 """
 
