@@ -12,15 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from ..guard import VOLATILE
 from ..tokens import keywords
-
-if TYPE_CHECKING:
-    from .workers import Answer, Job
-
+from .jobs import Answer, Job
 
 
 class ResultCache:
@@ -50,7 +45,7 @@ class ResultCache:
         with self._lock:
             if (version, job) in self._entries:
                 return
-            self._entries[(version, job)] = replace(answer, seconds=0.0)
+            self._entries[(version, job)] = Answer(answer.body, answer.kind, answer.rows, answer.truncated)  # no time
             self._bytes += len(answer.body)
             while self._bytes > self.max_bytes:
                 _, old = self._entries.popitem(last=False)
