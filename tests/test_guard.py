@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kg_service import bounds, tokens
-from kg_service.errors import QueryError
 from kg_service.bounds import check_structure
-from kg_service.tokens import position
+from kg_service.errors import QueryError
 from kg_service.settings import Settings
+from kg_service.tokens import position
 
 MAX_CHARS = Settings().max_query_chars
 QUERY_SHAPES = [*BODIES, *QUERIES]
