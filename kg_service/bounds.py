@@ -147,8 +147,9 @@ _TERMS_AND_COMMENTS = re.compile("|".join(f"(?:{pattern})" for pattern in (
 _COLLECTION_OPEN = re.compile(r"[(\[](?=[^A-Za-z_|/^!+\-*&=<>.,;{}\x01]*?(?:[\x01{}.,;]|[aA](?![A-Za-z_])))")
 _NESTED = r"[^()\[\]]"
 for _ in range(3):  # what a bracket holds, up to its close, with up to three levels of brackets inside
-    _NESTED = rf"(?:[^()\[\]]|[(\[]{_NESTED}*[)\]])"
-_BRACKETED = re.compile(rf"{_NESTED}*[)\]]")
+    _NESTED = rf"(?:[^()\[\]]++|[(\[]{_NESTED}*+[)\]])"  # possessive: there is one way to match, never retried
+_BRACKETED = re.compile(rf"{_NESTED}*+[)\]]")
+QUICK_CHARS = 16384  # longer texts go straight to the loop: the quick look is for the common ones
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _COUNTED_OPERATORS = tuple(_OPERATORS)
 _STEPS_AND_SEPARATORS = (".", ",", ";", "/", "|", "{")
@@ -161,11 +162,13 @@ def _quick_words(text: str) -> list[str] | None:
     term). Terms and comments are cut to one mark each by TOKEN's own patterns in its order, so the words and
     single characters left are the loop's tokens, and each count here is at least the loop's: within these
     counts, within its bounds (`tests/test_guard.py` checks that on generated texts)."""
+    if len(text) > QUICK_CHARS:
+        return None
     marked = _TERMS_AND_COMMENTS.sub(_MARK, text)
     patterns = sum(map(marked.count, _STEPS_AND_SEPARATORS))
-    for opened in _COLLECTION_OPEN.finditer(marked[::-1]):  # each item of a collection counts twice
+    for index, opened in enumerate(_COLLECTION_OPEN.finditer(marked[::-1])):  # a collection's items count twice
         inside = _BRACKETED.match(marked, len(marked) - opened.start())
-        if inside is None:
+        if inside is None or index > MAX_PATTERNS:  # unclosed, too deep, or too many to be quick
             return None
         patterns += 2 * (inside.group().count(_MARK) + sum(map(inside.group().count, _DIGITS)))
         if patterns > MAX_PATTERNS:

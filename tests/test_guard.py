@@ -183,6 +183,15 @@ def test_the_quick_look_counts_a_collection_s_items_as_the_loop_does(items: int,
                 check_structure(text)
 
 
+def test_the_quick_look_leaves_long_and_bracket_heavy_texts_to_the_loop() -> None:
+    """Its regular expressions scan a collection's brackets once per opening: the loop, which scans once in
+    all, takes texts where that could add up (long ones, or more openings than patterns may join)."""
+    long = "SELECT * { ?s ?p ?o }" + " " * bounds.QUICK_CHARS
+    assert bounds._quick_words(long) is None and check_structure(long) == ["SELECT"]
+    openings = "SELECT * { ?s ?p " + "(a) " * (bounds.MAX_PATTERNS + 2) + "}"
+    assert bounds._quick_words(openings) is None
+
+
 def test_the_quick_look_answers_for_every_named_query() -> None:
     from kg_service.queries import load_queries
 
