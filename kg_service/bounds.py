@@ -136,11 +136,8 @@ def _count_tokens(text: str, field: str) -> list[str]:
 
 
 _MARK = "\x01"
-# TOKEN's term and comment patterns in its order; a prefixed name is not tried inside a word (it cannot start
-# there, and trying costs a scan of the word's rest at each of its letters).
-_TERMS_AND_COMMENTS = re.compile("|".join(f"(?:{pattern})" for pattern in (
-    TERM_PATTERNS["var"], r"(?<![A-Za-z_])[A-Za-z_][\w.-]*:[\w.:%\\-]*|:[\w.:%\\-]*",
-    *(TERM_PATTERNS[kind] for kind in ("iri", "string", "comment")))))
+# TOKEN's term and comment patterns in its order (no term can start inside a word).
+_TERMS_AND_COMMENTS = re.compile("|".join(f"(?:{pattern})" for pattern in TERM_PATTERNS.values()))
 # A ( or [ may open a collection (its items count as patterns) after a term, a brace, a separator or the word
 # `a`, looking back past what does not change the loop's `previous` (digits, brackets, other characters):
 # looked for in the reversed text, each bracket on its own (a lookahead consumes nothing).

@@ -14,7 +14,9 @@ import re
 # var, pname, word, other), which `tests/test_guard.py` checks on generated texts.
 TERM_PATTERNS = {  # the kinds the quick look (`_quick_words`) cuts to a mark, in TOKEN's order
     "var": r"[?$]\w+",
-    "pname": r"(?:[A-Za-z_][\w.-]*)?:[\w.:%\\-]*",
+    # A prefix never starts right after a letter (a word or name would have taken it): the look-behind spares
+    # scanning a word's rest from each of its letters where TOKEN's other kinds are not tried first.
+    "pname": r"(?<![A-Za-z_])[A-Za-z_][\w.-]*:[\w.:%\\-]*|:[\w.:%\\-]*",
     "iri": r'<[^<>"{}|^`\\\x00-\x20]*>',
     "string": "|".join((r'"""(?:[^"\\]|\\.|"(?!""))*"""', r"'''(?:[^'\\]|\\.|'(?!''))*'''",
                         r'"(?:[^"\\\n]|\\.)*"', r"'(?:[^'\\\n]|\\.)*'")),
