@@ -27,7 +27,7 @@ from ..store import KnowledgeGraph
 from .cors import add_cors
 from .lean import ERROR_KEY, LeanSparql, log_request
 from .reads import ReadFiles
-from .security import CONTENT_SECURITY_POLICY, may_run_script
+from .security import security_headers
 from .state import Service, service
 from .workers import WorkerPool
 
@@ -180,9 +180,8 @@ def _lean_error() -> None:
 
 def _finish(response: Response) -> Response:
     """Security and CORS headers, metrics and the request log line."""
-    response.headers["X-Content-Type-Options"] = "nosniff"  # a result or error echoing input is never run as HTML
-    if may_run_script(response.mimetype or ""):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    for name, value in security_headers(response.mimetype or ""):
+        response.headers.setdefault(name, value)
     add_cors(request, response)
     service().metrics.count_request(request.method, response.status_code)
     log_request(request.method, request.path, response.status_code, g.get("started", time.monotonic()),

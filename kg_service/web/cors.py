@@ -18,13 +18,13 @@ ALLOW_HEADERS = ("Accept, Authorization, Content-Type, If-None-Match, If-Modifie
                  "X-Requested-With")
 EXPOSE_HEADERS = "X-KG-Truncated, X-KG-Rows, Warning, ETag, Last-Modified, Location, Content-Disposition"
 MAX_AGE_S = 86400
+CORS_HEADERS = (("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", EXPOSE_HEADERS))  # on every one
 
 
 def add_cors(request: Request, response: Response) -> None:
     """Set the CORS headers of `response` in place (preflight headers on a preflight only)."""
-    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers.update(CORS_HEADERS)
     response.headers.pop("Access-Control-Allow-Credentials", None)  # never with "*": no view may set it
-    response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
     if request.method == "OPTIONS":
         response.headers["Access-Control-Allow-Methods"] = ALLOW_METHODS
         response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS

@@ -24,9 +24,9 @@ from urllib.parse import parse_qs
 from werkzeug.sansio.utils import get_current_url, get_host
 
 from ..errors import KgError
-from .cors import EXPOSE_HEADERS
+from .cors import CORS_HEADERS
 from .run import QueryRequest, Result, arun_planned, client_gone, plan, run_planned
-from .security import CONTENT_SECURITY_POLICY, may_run_script
+from .security import security_headers
 from .state import Service
 
 if TYPE_CHECKING:
@@ -45,10 +45,6 @@ class LeanSparql:
 
     def __init__(self, app: WSGIApplication, svc: Service):
         self.app, self.svc = app, svc
-        # What the app's `_finish` adds to every response (`security`, `cors`), in its order.
-        self.headers = [("X-Content-Type-Options", "nosniff"), ("Access-Control-Allow-Origin", "*"),
-                        ("Access-Control-Expose-Headers", EXPOSE_HEADERS)]
-        self.with_policy = [*self.headers[:1], ("Content-Security-Policy", CONTENT_SECURITY_POLICY), *self.headers[1:]]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.monotonic()
@@ -87,8 +83,8 @@ class LeanSparql:
     def answered(self, environ: WSGIEnvironment, result: Result) -> list[tuple[str, str]]:
         """Count a 200 answer; its headers."""
         self.svc.metrics.count_request(environ["REQUEST_METHOD"], 200)
-        script = may_run_script(result.headers["Content-Type"].partition(";")[0])
-        return [*result.headers.items(), *(self.with_policy if script else self.headers),
+        media_type = result.headers["Content-Type"].partition(";")[0]
+        return [*result.headers.items(), *security_headers(media_type), *CORS_HEADERS,  # as the app's `_finish`
                 ("Content-Length", str(len(result.body)))]
 
 

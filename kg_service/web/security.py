@@ -18,3 +18,13 @@ def may_run_script(media_type: str) -> bool:
     (True, True, False)
     """
     return media_type == "text/html" or media_type.endswith("xml")
+
+
+_NOSNIFF = (("X-Content-Type-Options", "nosniff"),)  # a result or error echoing input is never run as HTML
+_WITH_POLICY = (*_NOSNIFF, ("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+
+
+def security_headers(media_type: str) -> tuple[tuple[str, str], ...]:
+    """The security headers of a response of `media_type`: what the app's every response and the lean path
+    (`lean`) add, unless a view set its own (a page may set a stricter policy)."""
+    return _WITH_POLICY if may_run_script(media_type) else _NOSNIFF
