@@ -158,7 +158,17 @@ _BOUND_BITS = ["?x ", "?s ?p ?o . ", "( ", ") ", "[ ", "] ", "{ ", "} ", "a ", "
                "1 2 3 4 5 6 7 8 "]
 
 
-@given(st.lists(st.sampled_from(_BOUND_BITS), min_size=5, max_size=140).map("".join))
+_BITS_TEXT = st.lists(st.sampled_from(_BOUND_BITS), max_size=60).map("".join)
+# A collection, a blank node or a bracketed path of up to 40 terms between random bits: near the pattern
+# bound from its items alone, which only the brackets' context tells apart from an expression's terms.
+_BRACKETED_TEXT = st.builds(lambda before, opening, items, close, after: f"{before}{opening}{items}{close}{after}",
+                            _BITS_TEXT,
+                            st.sampled_from(["{ ?s ?p (", "{ ?s a [", "SELECT ?s (", "{ ?s ?p ( ( ", "FILTER("]),
+                            st.integers(0, 40).map(lambda n: " ?o 1" * (n // 2) + " ?o" * (n % 2)),
+                            st.sampled_from([") }", "] }", ")", " ) ) }", ""]), _BITS_TEXT)
+
+
+@given(st.one_of(st.lists(st.sampled_from(_BOUND_BITS), min_size=5, max_size=140).map("".join), _BRACKETED_TEXT))
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_the_quick_look_accepts_only_what_the_token_loop_accepts_with_the_same_words(text: str) -> None:
     quick = bounds._quick_words(text)
