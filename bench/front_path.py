@@ -9,7 +9,14 @@ per request, so a change to the front's path shows up here without the network's
 Every text is made unique (a comment), so the result cache never answers; `--concurrency` runs that many
 requests at once on the event loop, as a front holding several connections does.
 
+With `--steps` it also prints the CPU time of the current thread spent in each of a few steps, per call:
+the guard's quick look, the form, the query on its thread (run and written by the engine) and the log line,
+measured where they run (wrapped for the run, nothing else changed). `--queries-on-loop` is an experiment:
+it runs each query on the event loop instead of a query thread (what `local` must not do in a front: a
+runaway would stop the loop), to show what the thread costs.
+
     .venv/bin/python bench/front_path.py --mix interactive --concurrency 4
+    .venv/bin/python bench/front_path.py --mix all --concurrency 4 --steps
 """
 
 from __future__ import annotations
@@ -81,13 +88,55 @@ def requests_for(mix: str, app: Any, count: int) -> list[tuple[str, str]]:
     return [next(generator) for _ in range(count)]
 
 
+def time_steps() -> dict[str, list[int]]:
+    """Wrap the steps in their modules (and where a module imported them by name): each call's thread CPU
+    time in ns is summed, with the count, under the step's name."""
+    from kg_service import bounds
+    from kg_service.web import jobs, lean, local, native
+
+    totals: dict[str, list[int]] = {}
+
+    def timed(name: str, function: Any) -> Any:
+        total = totals.setdefault(name, [0, 0])
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time_ns()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                total[0] += time.thread_time_ns() - started
+                total[1] += 1
+        return wrapper
+
+    bounds._quick_words = timed("guard's quick look", bounds._quick_words)
+    native.plain_query = timed("form (plain_query)", lean.plain_query)
+    native.log_request = timed("log line", lean.log_request)
+    local.execute_capped = timed("query, run and written", jobs.execute_capped)
+    return totals
+
+
+def run_queries_on_loop() -> None:
+    """The experiment: `LocalQueries.arun` runs the job on the event loop's thread."""
+    from kg_service.web import local
+
+    async def arun(self: Any, store: Any, job: Any, *, timeout_s: float, gone: Any) -> Any:
+        return local.execute_capped(store, job, self.max_result_bytes)  # looked up here: `--steps` may wrap it
+
+    local.LocalQueries.arun = arun  # type: ignore[method-assign]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mix", choices=("interactive", "all"), default="interactive")
     parser.add_argument("--requests", type=int, default=3000, help="requests per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=1, help="requests at once on the event loop")
+    parser.add_argument("--steps", action="store_true", help="CPU time per call of a few steps, where they run")
+    parser.add_argument("--queries-on-loop", action="store_true", help="experiment: no query thread")
     args = parser.parse_args()
+    steps = time_steps() if args.steps else {}
+    if args.queries_on_loop:
+        run_queries_on_loop()
     devnull = open(os.devnull, "w")  # noqa: SIM115 - open for the run: the log line is written, as in serve
     configure_logging(devnull)
     settings = Settings.from_env()
@@ -124,6 +173,8 @@ def main() -> None:
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             print(f"{args.mix}, {args.concurrency} at once: {cpu / len(texts) * 1e6:.0f} us of CPU a request "
                   f"({wall / len(texts) * 1e6:.0f} us wall)", flush=True)
+        for name, (nanoseconds, calls) in steps.items():  # warm-up round included
+            print(f"  {name}: {nanoseconds / max(calls, 1) / 1000:.0f} us of thread CPU a call ({calls} calls)")
     finally:
         loop.close()
         bridge.pool.shutdown(wait=False)

@@ -11,16 +11,20 @@ the rate and the server's CPU time per request (its whole process tree). Two app
   Oxigraph's server is given, inline on the event loop and written by the engine: a form parsed, a query run,
   nothing else (no guard, limits, cache, metrics or log line). It is measured side by side with Oxigraph's
   server in memory on the 'interactive' mix (or ``--mix all``, the named queries), as `run.py` measures
-  kg-service, so the ratio it prints is about the most a Python front on this engine could reach.
+  kg-service, so the ratio it prints is about the most a Python front on this engine could reach. With
+  ``--latency`` it gives one client's p50 instead, on the floor, Oxigraph and kg-service, for ``ASK {}`` and a
+  few cheap named queries: what each adds to a request at one client.
 
     .venv/bin/python bench/granian_floor.py
     .venv/bin/python bench/granian_floor.py --engine
+    .venv/bin/python bench/granian_floor.py --engine --latency
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -67,10 +71,33 @@ async def engine_app(scope: Any, proto: Any) -> None:
     proto.response_bytes(200, [("content-type", kind)], out)
 
 
+LATENCY_QUERIES = ("agreements", "person-spellings", "trade-measures")  # cheap named queries: a fixed cost shows
+
+
+def one_client_p50(query_url: str, text: str, requests: int = 200, pause_s: float = 0.002) -> float:
+    """The median milliseconds of `requests` unique texts sent one after the other by one client, with a short
+    pause between them (as `run.py`'s latency rounds: the server is idle when each arrives)."""
+    from measure import Client
+
+    client = Client(query_url, vary=True)
+    try:
+        for _ in range(20):  # warm up
+            client.query(text)
+        times = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            client.query(text)
+            times.append(time.perf_counter() - started)
+            time.sleep(pause_s)
+    finally:
+        client.close()
+    return statistics.median(times) * 1000
+
+
 def main() -> None:
     import mixes
     from measure import cycle, throughput
-    from peers import BIN, Server, _spawn, free_port, start_oxigraph_memory, wait_ready
+    from peers import BIN, Server, _spawn, free_port, start_kg_service, start_oxigraph_memory, wait_ready
     from run import CLIENT_PROCESSES, CLIENTS, RESULTS, interleaved_throughput, named_query_texts, prepare_data
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -80,6 +107,8 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=CLIENT_PROCESSES)
     parser.add_argument("--engine", action="store_true", help="answer with pyoxigraph, beside Oxigraph's server")
     parser.add_argument("--mix", choices=("interactive", "all"), default="interactive", help="with --engine")
+    parser.add_argument("--latency", action="store_true",
+                        help="with --engine: one client's p50 on the floor, Oxigraph and kg-service, not throughput")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as work:
@@ -99,6 +128,14 @@ def main() -> None:
                 servers["oxigraph"] = start_oxigraph_memory(served, Path(work))
                 requests = (cycle(list(named_query_texts().values())) if args.mix == "all"
                             else mixes.requests(mixes.discover(servers["oxigraph"].query_url, timeout_s=60)))
+            if args.latency and served is not None:
+                servers["kg-service"] = start_kg_service(prepare_data("seeds", RESULTS / "data")[0], Path(work))
+                texts = {"ASK {}": "ASK {}", **{name: text for name, text in named_query_texts().items()
+                                                if name in LATENCY_QUERIES}}
+                for label, text in texts.items():
+                    print(f"{label}: " + ", ".join(f"{name} {one_client_p50(server.query_url, text):.2f} ms"
+                                                   for name, server in servers.items()), flush=True)
+                return
             for server in servers.values():  # warm up
                 throughput(server.query_url, requests, clients=CLIENTS, duration_s=1.0, vary=True,
                            processes=args.client_processes)
