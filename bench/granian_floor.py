@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -74,29 +73,9 @@ async def engine_app(scope: Any, proto: Any) -> None:
 LATENCY_QUERIES = ("agreements", "person-spellings", "trade-measures")  # cheap named queries: a fixed cost shows
 
 
-def one_client_p50(query_url: str, text: str, requests: int = 200, pause_s: float = 0.002) -> float:
-    """The median milliseconds of `requests` unique texts sent one after the other by one client, with a short
-    pause between them (as `run.py`'s latency rounds: the server is idle when each arrives)."""
-    from measure import Client
-
-    client = Client(query_url, vary=True)
-    try:
-        for _ in range(20):  # warm up
-            client.query(text)
-        times = []
-        for _ in range(requests):
-            started = time.perf_counter()
-            client.query(text)
-            times.append(time.perf_counter() - started)
-            time.sleep(pause_s)
-    finally:
-        client.close()
-    return statistics.median(times) * 1000
-
-
 def main() -> None:
     import mixes
-    from measure import cycle, throughput
+    from measure import Client, cycle, latency_rounds, throughput
     from peers import BIN, Server, _spawn, free_port, start_kg_service, start_oxigraph_memory, wait_ready
     from run import CLIENT_PROCESSES, CLIENTS, RESULTS, interleaved_throughput, named_query_texts, prepare_data
 
@@ -132,9 +111,12 @@ def main() -> None:
                 servers["kg-service"] = start_kg_service(prepare_data("seeds", RESULTS / "data")[0], Path(work))
                 texts = {"ASK {}": "ASK {}", **{name: text for name, text in named_query_texts().items()
                                                 if name in LATENCY_QUERIES}}
-                for label, text in texts.items():
-                    print(f"{label}: " + ", ".join(f"{name} {one_client_p50(server.query_url, text):.2f} ms"
-                                                   for name, server in servers.items()), flush=True)
+                clients = {name: Client(server.query_url, vary=True) for name, server in servers.items()}
+                latency_rounds(clients, texts, rounds=10, budget_s=60)  # warm up
+                timings = latency_rounds(clients, texts, rounds=200, budget_s=300)  # as run.py's, interleaved
+                for label in texts:
+                    p50 = {name: (timings[name][label].percentile(50) or float("nan")) * 1000 for name in servers}
+                    print(f"{label}: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in p50.items()), flush=True)
                 return
             for server in servers.values():  # warm up
                 throughput(server.query_url, requests, clients=CLIENTS, duration_s=1.0, vary=True,
