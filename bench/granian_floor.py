@@ -101,12 +101,8 @@ def main() -> None:
         servers = {"floor": Server("granian", f"http://127.0.0.1:{port}/sparql", process, log)}
         try:
             wait_ready("granian", servers["floor"].query_url, process, log, time.monotonic())
-            if served is None:
-                requests = cycle([LOOKUP])
-            else:
+            if served is not None:
                 servers["oxigraph"] = start_oxigraph_memory(served, Path(work))
-                requests = (cycle(list(named_query_texts().values())) if args.mix == "all"
-                            else mixes.requests(mixes.discover(servers["oxigraph"].query_url, timeout_s=60)))
             if args.latency and served is not None:
                 servers["kg-service"] = start_kg_service(prepare_data("seeds", RESULTS / "data")[0], Path(work))
                 texts = {"ASK {}": "ASK {}", **{name: text for name, text in named_query_texts().items()
@@ -118,6 +114,11 @@ def main() -> None:
                     p50 = {name: (timings[name][label].percentile(50) or float("nan")) * 1000 for name in servers}
                     print(f"{label}: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in p50.items()), flush=True)
                 return
+            if served is None:
+                requests = cycle([LOOKUP])
+            else:
+                requests = (cycle(list(named_query_texts().values())) if args.mix == "all"
+                            else mixes.requests(mixes.discover(servers["oxigraph"].query_url, timeout_s=60)))
             for server in servers.values():  # warm up
                 throughput(server.query_url, requests, clients=CLIENTS, duration_s=1.0, vary=True,
                            processes=args.client_processes)
