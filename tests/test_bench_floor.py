@@ -1,0 +1,71 @@
+"""The floor apps of ``bench/granian_floor.py`` answer what the engine writes, and the threaded one answers a
+runaway at its limit: the floor figures in the README are only worth what these apps do."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+import granian_floor  # noqa: E402
+
+DATA = "<http://example.org/a> <http://example.org/p> \"1\" .\n<http://example.org/b> <http://example.org/p> \"2\" .\n"
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"  # 40 triples: 40^4 rows
+
+
+class _Scope:
+    proto, method, query_string = "http", "POST", ""
+
+
+class _Proto:
+    """granian's request object as the apps use it: the body at once, the response kept."""
+
+    def __init__(self, query: str):
+        self.body = urllib.parse.urlencode({"query": query}).encode()
+        self.status, self.headers, self.answer = 0, list[tuple[str, str]](), b""
+
+    async def __call__(self) -> bytes:
+        return self.body
+
+    def response_bytes(self, status: int, headers: list, body: bytes) -> None:
+        self.status, self.headers, self.answer = status, headers, body
+
+
+@pytest.fixture
+def floor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    data = tmp_path / "data.nq"
+    data.write_text(DATA)
+    monkeypatch.setenv(granian_floor.DATA_VARIABLE, str(data))
+    monkeypatch.setattr(granian_floor, "_STORE", None)
+    monkeypatch.setattr(granian_floor, "_JOBS", None)
+    return granian_floor
+
+
+def _ask(app: Any, query: str) -> _Proto:
+    proto = _Proto(query)
+    asyncio.run(app(_Scope(), proto))
+    return proto
+
+
+@pytest.mark.parametrize("query", ["SELECT ?s WHERE { ?s ?p \"2\" }", "CONSTRUCT WHERE { ?s ?p ?o }",
+                                   "ASK { ?s ?p 3 }"])
+def test_threaded_and_inline_apps_answer_the_same_bytes(floor: Any, query: str) -> None:
+    inline = _ask(floor.engine_app, query)
+    threaded = _ask(floor.threaded_engine_app, query)
+    assert inline.status == threaded.status == 200
+    assert inline.answer == threaded.answer and inline.headers == threaded.headers
+    assert inline.answer  # something was written: a row, two triples, or false
+
+
+def test_the_threaded_app_answers_a_runaway_at_its_limit(floor: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(floor, "LIMIT_S", 0.05)
+    data = Path(floor.os.environ[floor.DATA_VARIABLE])
+    data.write_text("".join(f"<http://example.org/s{i}> <http://example.org/p> \"{i}\" .\n" for i in range(40)))
+    proto = _ask(floor.threaded_engine_app, RUNAWAY)  # ~0.5 s to count here: ten times the limit
+    assert proto.status == 503 and b"limit" in proto.answer
